@@ -1,0 +1,46 @@
+namespace Fs.Core.Vfs;
+
+/// <summary>How to open a volume: where its metadata and objects are, and the cache and writer settings of this process.</summary>
+public sealed record FileSystemOptions
+{
+    /// <summary>Metadata engine URL, e.g. sqlite:///var/lib/appliance/meta.db.</summary>
+    public required string MetaUrl { get; init; }
+
+    /// <summary>Object store URL, e.g. file:///var/lib/appliance/objects. Null uses the one recorded at format time.</summary>
+    public string? StorageUrl { get; init; }
+
+    /// <summary>Disk cache directory (null = no disk tier).</summary>
+    public string? CacheDir { get; init; }
+
+    public long DiskCacheBytes { get; init; } = 10L << 30;
+
+    /// <summary>The disk tier stops growing when the cache file system has less than this fraction free.</summary>
+    public double DiskCacheMinFreeRatio { get; init; } = 0.1;
+
+    public long MemoryCacheBytes { get; init; } = 256L << 20;
+
+    /// <summary>Blocks uploaded at once per volume.</summary>
+    public int UploadConcurrency { get; init; } = 16;
+
+    /// <summary>Bytes of written data buffered in memory per volume before writers wait for uploads.</summary>
+    public long WriteBufferBytes { get; init; } = 512L << 20;
+
+    /// <summary>Blocks read ahead of a sequential reader.</summary>
+    public int ReadAheadBlocks { get; init; } = 8;
+
+    /// <summary>A chunk with more slices than this is compacted in the background.</summary>
+    public int CompactThreshold { get; init; } = 64;
+
+    /// <summary>Key file for volumes formatted with encryption.</summary>
+    public string? EncryptKeyFile { get; init; }
+
+    /// <summary>Host name and doors recorded with this process's session.</summary>
+    public string SessionDoors { get; init; } = "";
+
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often slices of deleted data are removed from the object store.</summary>
+    public TimeSpan DeletionInterval { get; init; } = TimeSpan.FromSeconds(2);
+}
