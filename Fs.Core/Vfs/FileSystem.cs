@@ -22,6 +22,11 @@ public sealed partial class FileSystem : IAsyncDisposable
 
     public LockManager Locks => throw new NotImplementedException();
 
+    public Objects.IObjectStore ObjectStore => throw new NotImplementedException();
+
+    /// <summary>Reads a block straight from the object store (bypassing the cache) and checks it decodes; false when missing or corrupt.</summary>
+    public ValueTask<bool> VerifyBlockAsync(Cache.BlockKey key, CancellationToken ct = default) => throw new NotImplementedException();
+
     /// <summary>This process's session id in the metadata engine.</summary>
     public long Session => throw new NotImplementedException();
 
