@@ -16,6 +16,8 @@ public sealed partial class FileSystem
             var created = await _meta.MknodAsync(caller, parent, name, FileType.Regular, mode, 0, null, ct).ConfigureAwait(false);
             if (created.Ok)
             {
+                Notify(ChangeKind.EntryAdded, created.Value.Ino, parent, name);
+                Notify(ChangeKind.Attributes, parent);
                 // The creator may open the new file in any mode, whatever permission bits it was given (as open(2) does).
                 var handle = await OpenHandleAsync(Caller.Root, caller, created.Value.Ino, flags & ~OpenFlags.Truncate, ct).ConfigureAwait(false);
                 return handle.Ok ? (created.Value, handle.Value) : handle.Error;
@@ -94,6 +96,7 @@ public sealed partial class FileSystem
             if (offset + data.Length > FsLimits.MaxFileSize)
                 return Errno.EFBIG;
             await writer.WriteAsync(offset, data, ct).ConfigureAwait(false);
+            Notify(ChangeKind.Data, handle.Ino, offset: offset, length: data.Length);
             return data.Length;
         }
         catch (Exception e)
@@ -193,7 +196,11 @@ public sealed partial class FileSystem
             await writer.CommitAsync(durable: false, ct).ConfigureAwait(false);
             var result = await _meta.FallocateAsync(handle.Caller, handle.Ino, mode, offset, length, ct).ConfigureAwait(false);
             if (result.Ok)
+            {
                 ConsiderCompaction(handle.Ino, offset, length);
+                Notify(ChangeKind.Data, handle.Ino, offset: offset, length: length);
+                Notify(ChangeKind.Attributes, handle.Ino);
+            }
             return result.Error;
         }
         catch (Exception e)
@@ -224,8 +231,12 @@ public sealed partial class FileSystem
             {
                 await writer.CommitAsync(durable: false, ct).ConfigureAwait(false);
                 var copied = await _meta.CopyFileRangeAsync(destination.Caller, source.Ino, sourceOffset, destination.Ino, destinationOffset, length, ct).ConfigureAwait(false);
-                if (copied.Ok)
+                if (copied.Ok && copied.Value > 0)
+                {
                     ConsiderCompaction(destination.Ino, destinationOffset, copied.Value);
+                    Notify(ChangeKind.Data, destination.Ino, offset: destinationOffset, length: copied.Value);
+                    Notify(ChangeKind.Attributes, destination.Ino);
+                }
                 return copied;
             }
             finally

@@ -18,23 +18,35 @@ public sealed partial class FileSystem
     public ValueTask<Result<InodeAttr>> SetAttrAsync(Caller caller, ulong ino, SetAttrRequest request, CancellationToken ct = default) =>
         Guard("setattr", ino, async () =>
         {
-            if ((request.Mask & SetAttrMask.Size) == 0 || !_writers.TryGetValue(ino, out var writer))
-                return Overlay(await _meta.SetAttrAsync(caller, ino, request, ct).ConfigureAwait(false));
-            // Buffered writes are committed first so that a truncate cuts them as it cuts stored data.
-            await writer.Lock.WaitAsync(ct).ConfigureAwait(false);
-            try
+            var result = await SetAttrCoreAsync(caller, ino, request, ct).ConfigureAwait(false);
+            if (result.Ok)
             {
-                await writer.CommitAsync(durable: false, ct).ConfigureAwait(false);
-                var result = await _meta.SetAttrAsync(caller, ino, request, ct).ConfigureAwait(false);
-                writer.Truncated();
-                _deleter.Wake();
-                return result;
+                Notify(ChangeKind.Attributes, ino);
+                if ((request.Mask & SetAttrMask.Size) != 0)
+                    Notify(ChangeKind.Data, ino, offset: request.Size);
             }
-            finally
-            {
-                writer.Lock.Release();
-            }
+            return result;
         });
+
+    private async ValueTask<Result<InodeAttr>> SetAttrCoreAsync(Caller caller, ulong ino, SetAttrRequest request, CancellationToken ct)
+    {
+        if ((request.Mask & SetAttrMask.Size) == 0 || !_writers.TryGetValue(ino, out var writer))
+            return Overlay(await _meta.SetAttrAsync(caller, ino, request, ct).ConfigureAwait(false));
+        // Buffered writes are committed first so that a truncate cuts them as it cuts stored data.
+        await writer.Lock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await writer.CommitAsync(durable: false, ct).ConfigureAwait(false);
+            var result = await _meta.SetAttrAsync(caller, ino, request, ct).ConfigureAwait(false);
+            writer.Truncated();
+            _deleter.Wake();
+            return result;
+        }
+        finally
+        {
+            writer.Lock.Release();
+        }
+    }
 
     public ValueTask<Errno> AccessAsync(Caller caller, ulong ino, AccessMode mode, CancellationToken ct = default) =>
         Guard("access", ino, () => _meta.AccessAsync(caller, ino, mode, ct));
@@ -42,39 +54,63 @@ public sealed partial class FileSystem
     public ValueTask<Result<InodeAttr>> MknodAsync(Caller caller, ulong parent, string name, FileType type, uint mode, uint rdev = 0, CancellationToken ct = default) =>
         type == FileType.Symlink
             ? new(Errno.EINVAL)
-            : Guard("mknod", parent, () => _meta.MknodAsync(caller, parent, name, type, mode, rdev, null, ct));
+            : Guard("mknod", parent, async () => Added(parent, name, await _meta.MknodAsync(caller, parent, name, type, mode, rdev, null, ct).ConfigureAwait(false)));
 
     public ValueTask<Result<InodeAttr>> MkdirAsync(Caller caller, ulong parent, string name, uint mode, CancellationToken ct = default) =>
-        Guard("mkdir", parent, () => _meta.MknodAsync(caller, parent, name, FileType.Directory, mode, 0, null, ct));
+        Guard("mkdir", parent, async () => Added(parent, name, await _meta.MknodAsync(caller, parent, name, FileType.Directory, mode, 0, null, ct).ConfigureAwait(false)));
 
     public ValueTask<Result<InodeAttr>> SymlinkAsync(Caller caller, ulong parent, string name, string target, CancellationToken ct = default) =>
-        Guard("symlink", parent, () => _meta.MknodAsync(caller, parent, name, FileType.Symlink, 0x1FF, 0, target, ct));
+        Guard("symlink", parent, async () => Added(parent, name, await _meta.MknodAsync(caller, parent, name, FileType.Symlink, 0x1FF, 0, target, ct).ConfigureAwait(false)));
 
     public ValueTask<Result<string>> ReadlinkAsync(ulong ino, CancellationToken ct = default) =>
         Guard("readlink", ino, () => _meta.ReadlinkAsync(ino, ct));
 
     public ValueTask<Result<InodeAttr>> LinkAsync(Caller caller, ulong ino, ulong newParent, string newName, CancellationToken ct = default) =>
-        Guard("link", ino, async () => Overlay(await _meta.LinkAsync(caller, ino, newParent, newName, ct).ConfigureAwait(false)));
+        Guard("link", ino, async () =>
+        {
+            var linked = Added(newParent, newName, await _meta.LinkAsync(caller, ino, newParent, newName, ct).ConfigureAwait(false));
+            if (linked.Ok)
+                Notify(ChangeKind.Attributes, ino);
+            return Overlay(linked);
+        });
 
     public ValueTask<Errno> UnlinkAsync(Caller caller, ulong parent, string name, CancellationToken ct = default) =>
         Guard("unlink", parent, async () =>
         {
             var removed = await _meta.UnlinkAsync(caller, parent, name, ct).ConfigureAwait(false);
-            if (removed.Ok && removed.Value.Deleted)
+            if (!removed.Ok)
+                return removed.Error;
+            Removed(parent, name, removed.Value.Attr.Ino);
+            if (removed.Value.Deleted)
                 _deleter.Wake();
-            return removed.Error;
+            return Errno.OK;
         });
 
     public ValueTask<Errno> RmdirAsync(Caller caller, ulong parent, string name, CancellationToken ct = default) =>
-        Guard("rmdir", parent, () => _meta.RmdirAsync(caller, parent, name, ct));
+        Guard("rmdir", parent, async () =>
+        {
+            var looked = await _meta.LookupAsync(caller, parent, name, ct).ConfigureAwait(false);
+            var result = await _meta.RmdirAsync(caller, parent, name, ct).ConfigureAwait(false);
+            if (result == Errno.OK)
+                Removed(parent, name, looked.Ok ? looked.Value.Ino : 0);
+            return result;
+        });
 
     public ValueTask<Errno> RenameAsync(Caller caller, ulong parent, string name, ulong newParent, string newName, RenameFlags flags = RenameFlags.None, CancellationToken ct = default) =>
         Guard("rename", parent, async () =>
         {
+            var moved = await _meta.LookupAsync(caller, parent, name, ct).ConfigureAwait(false);
             var replaced = await _meta.RenameAsync(caller, parent, name, newParent, newName, flags, ct).ConfigureAwait(false);
-            if (replaced.Ok && replaced.Value is { Deleted: true })
+            if (!replaced.Ok)
+                return replaced.Error;
+            Removed(parent, name, moved.Ok ? moved.Value.Ino : 0);
+            Removed(newParent, newName, replaced.Value?.Attr.Ino ?? 0);
+            Notify(ChangeKind.EntryAdded, moved.Ok ? moved.Value.Ino : 0, newParent, newName);
+            if ((flags & RenameFlags.Exchange) != 0)
+                Notify(ChangeKind.EntryAdded, 0, parent, name);
+            if (replaced.Value is { Deleted: true })
                 _deleter.Wake();
-            return replaced.Error;
+            return Errno.OK;
         });
 
     /// <summary>
@@ -160,6 +196,24 @@ public sealed partial class FileSystem
 
     public ValueTask<Errno> RemoveXattrAsync(Caller caller, ulong ino, string name, CancellationToken ct = default) =>
         Guard("removexattr", ino, () => _meta.RemoveXattrAsync(caller, ino, name, ct));
+
+    private Result<InodeAttr> Added(ulong parent, string name, Result<InodeAttr> created)
+    {
+        if (created.Ok)
+        {
+            Notify(ChangeKind.EntryAdded, created.Value.Ino, parent, name);
+            Notify(ChangeKind.Attributes, parent);
+        }
+        return created;
+    }
+
+    private void Removed(ulong parent, string name, ulong ino)
+    {
+        Notify(ChangeKind.EntryRemoved, ino, parent, name);
+        Notify(ChangeKind.Attributes, parent);
+        if (ino != 0)
+            Notify(ChangeKind.Attributes, ino);
+    }
 
     /// <summary>Shows writes still buffered in this process in the attributes: the size they reach and when they were made.</summary>
     private Result<InodeAttr> Overlay(Result<InodeAttr> attr) => attr.Ok ? Overlay(attr.Value) : attr;

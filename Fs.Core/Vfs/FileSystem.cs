@@ -64,6 +64,43 @@ public sealed partial class FileSystem : IAsyncDisposable
     /// <summary>This process's session id in the metadata engine.</summary>
     public long Session { get; }
 
+    /// <summary>Raised after every change to names, attributes or data, whichever door made it.</summary>
+    public event Action<ChangeNotice>? Changed;
+
+    /// <summary>
+    /// Marks the calls made by the current asynchronous flow as coming from <paramref name="door"/>, so notices of the
+    /// changes they make carry it as <see cref="ChangeNotice.Origin"/>. Dispose the result to end the mark.
+    /// </summary>
+    public static OriginScope EnterDoor(object door)
+    {
+        var previous = CurrentOrigin.Value;
+        CurrentOrigin.Value = door;
+        return new OriginScope(previous);
+    }
+
+    private static readonly AsyncLocal<object?> CurrentOrigin = new();
+
+    /// <summary>Restores the previous origin when disposed.</summary>
+    public readonly struct OriginScope(object? previous) : IDisposable
+    {
+        public void Dispose() => CurrentOrigin.Value = previous;
+    }
+
+    private void Notify(ChangeKind kind, ulong ino, ulong parent = 0, string? name = null, long offset = 0, long length = 0)
+    {
+        var handler = Changed;
+        if (handler is null)
+            return;
+        try
+        {
+            handler(new ChangeNotice(kind, ino, parent, name, offset, length, CurrentOrigin.Value));
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "a change listener failed on {Kind} of inode {Ino}", kind, ino);
+        }
+    }
+
     /// <summary>Hit and miss counters of the block cache.</summary>
     public BlockCacheStats CacheStats => _cache.Stats;
 
