@@ -153,7 +153,7 @@ public static class LockTable
                 return (Without(locks, current, nowUnixMs), Errno.EAGAIN);
             return (null, Errno.EAGAIN);
         }
-        var result = current is null ? [.. Live(locks, nowUnixMs)] : new List<LockRecord>(Without(locks, current, nowUnixMs));
+        var result = Without(locks, current, nowUnixMs);
         result.Add(wanted);
         return (result, Errno.OK);
     }
@@ -233,7 +233,7 @@ public static class LockTable
     private static LockRecord? FindToken(IReadOnlyList<LockRecord> locks, string token, long nowUnixMs)
         => locks.FirstOrDefault(l => l.Kind == LockKind.WebDav && l.Token == token && IsLive(l, nowUnixMs));
 
-    private static List<LockRecord> Without(IReadOnlyList<LockRecord> locks, LockRecord gone, long nowUnixMs)
+    private static List<LockRecord> Without(IReadOnlyList<LockRecord> locks, LockRecord? gone, long nowUnixMs)
         => [.. locks.Where(l => !ReferenceEquals(l, gone) && IsLive(l, nowUnixMs))];
 
     /// <summary>Adds the parts of <paramref name="held"/> that lie outside [start, end).</summary>
@@ -253,7 +253,9 @@ public static class LockTable
     /// <summary>Keeps other locks in stored order and each owner's POSIX ranges after them by start, so the lists compare.</summary>
     private static List<LockRecord> Canonical(List<LockRecord> locks)
     {
-        var posix = locks.Where(l => l.Kind == LockKind.Posix).OrderBy(l => l.Owner.ToString(), StringComparer.Ordinal).ThenBy(l => l.Start);
+        var posix = locks.Where(l => l.Kind == LockKind.Posix)
+            .OrderBy(l => l.Owner.Session).ThenBy(l => l.Owner.Door).ThenBy(l => l.Owner.Client, StringComparer.Ordinal)
+            .ThenBy(l => l.Owner.OwnerId).ThenBy(l => l.Start);
         return [.. locks.Where(l => l.Kind != LockKind.Posix), .. posix];
     }
 }
