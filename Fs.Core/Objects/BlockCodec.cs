@@ -11,7 +11,8 @@ using ZstdSharp;
 namespace Fs.Core.Objects;
 
 /// <summary>
-/// Turns a raw block into the bytes stored as its object and back: a header, an XxHash3 checksum of the raw data,
+/// Turns a raw block into the bytes stored as its object and back: a header, an XxHash3 checksum of the raw data
+/// seeded by the object key (so an object stored under the wrong name fails even on unencrypted volumes),
 /// the payload (compressed when that helps) and, on encrypted volumes, AES-256-GCM bound to the object key.
 /// </summary>
 /// <remarks>
@@ -109,7 +110,7 @@ public sealed class BlockCodec
     {
         if (raw.Length > MaxRawBytes)
             throw new ArgumentException($"a block holds at most {MaxRawBytes} bytes, got {raw.Length}", nameof(raw));
-        var checksum = XxHash3.HashToUInt64(raw);
+        var checksum = Checksum(objectKey, raw);
 
         // The body (checksum + payload) is built in a rented buffer only when it cannot be written in place:
         // compressed blocks and encrypted blocks. A plain block is copied once, straight into the result.
@@ -258,9 +259,15 @@ public sealed class BlockCodec
                 throw Corrupt(objectKey, $"{compression.Name()} payload decompressed to {produced} bytes, expected {rawLength}");
             raw = decompressed;
         }
-        if (XxHash3.HashToUInt64(raw.Span) != expected)
-            throw Corrupt(objectKey, "checksum mismatch");
+        if (Checksum(objectKey, raw.Span) != expected)
+            throw Corrupt(objectKey, "checksum mismatch (damaged, or stored under another key)");
         return raw;
+    }
+
+    private static ulong Checksum(string objectKey, ReadOnlySpan<byte> raw)
+    {
+        var seed = unchecked((long)XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(objectKey)));
+        return XxHash3.HashToUInt64(raw, seed);
     }
 
     private static void WriteHeader(Span<byte> destination, BlockCompression compression, byte flags, int rawLength, int payloadLength)
