@@ -27,7 +27,7 @@ public abstract class LockConformance : VolumeTest
 
     private async Task<ulong> NewFileAsync(string name)
     {
-        var (attr, handle) = (await Fs.CreateAsync(Caller.Root, FsLimits.RootIno, name, 420, OpenFlags.ReadWrite | OpenFlags.Create | OpenFlags.Exclusive)).Value;
+        var (attr, handle) = (await Fs.CreateAsync(Caller.Root, FsLimits.RootIno, name, 0b110_100_100, OpenFlags.ReadWrite | OpenFlags.Create | OpenFlags.Exclusive)).Value;
         Assert.Equal(Errno.OK, await Fs.ReleaseAsync(handle));
         return attr.Ino;
     }

@@ -182,6 +182,18 @@ public abstract partial class VfsConformance
     }
 
     [Fact]
+    public async Task Create_grants_the_requested_access_even_when_the_new_mode_denies_it()
+    {
+        // open(O_CREAT | O_RDWR, 0444) succeeds on Linux: the mode only governs later opens.
+        var (attr, handle) = Ok(await Fs.CreateAsync(Alice, Root, "f", Oct(444), OpenFlags.ReadWrite | OpenFlags.Create | OpenFlags.Exclusive), "create read-only file");
+        await WriteAsync(handle, 0, Pattern(10));
+        Assert.Equal(Pattern(10), await ReadAsync(handle, 0, 100));
+        Ok(await Fs.ReleaseAsync(handle), "release");
+        Assert.Equal(Oct(444), (await AttrAsync(attr.Ino)).Mode);
+        Fails(Errno.EACCES, await Fs.OpenAsync(Alice, attr.Ino, OpenFlags.WriteOnly), "later open for writing");
+    }
+
+    [Fact]
     public async Task Create_over_a_directory_is_EISDIR()
     {
         await MkdirAsync(Root, "d");
@@ -404,6 +416,19 @@ public abstract partial class VfsConformance
         Fails(Errno.EINVAL, await Fs.RenameAsync(Caller.Root, Root, "d", d.Ino, "x"), "rename into itself");
         Assert.Equal(d.Ino, (await LookupAsync(Root, "d")).Ino);
         Assert.Equal(Root, (await AttrAsync(d.Ino)).Parent);
+    }
+
+    [Fact]
+    public async Task Rename_onto_an_ancestor_of_the_source_is_ENOTEMPTY()
+    {
+        // Linux refuses a target that contains the source before looking at types, so a file gets ENOTEMPTY, not EISDIR.
+        var a = await MkdirAsync(Root, "a");
+        var b = await MkdirAsync(a.Ino, "b");
+        await NewFileAsync(b.Ino, "f");
+        Fails(Errno.ENOTEMPTY, await Fs.RenameAsync(Caller.Root, b.Ino, "f", Root, "a"), "file onto its grandparent");
+        Fails(Errno.ENOTEMPTY, await Fs.RenameAsync(Caller.Root, a.Ino, "b", Root, "a"), "directory onto its parent");
+        Assert.Equal(b.Ino, (await LookupAsync(a.Ino, "b")).Ino);
+        await LookupAsync(b.Ino, "f");
     }
 
     [Fact]

@@ -59,6 +59,8 @@ internal sealed class ModelDriver
     private const int ReadPiece = 1 << 20;
     private static readonly string[] Names = ["a", "b", "c", "d", "e", "f"];
     private static readonly Caller User = Caller.Root;
+    private const uint FileMode = 0b110_100_100;
+    private const uint DirectoryMode = 0b111_101_101;
 
     private readonly FileSystem _fs;
     private readonly Random _random;
@@ -93,20 +95,28 @@ internal sealed class ModelDriver
 
     public async Task RunAsync(int steps)
     {
-        for (_step = 1; _step <= steps; _step++)
+        try
         {
-            await StepAsync();
-            if (_step % TreeCheckInterval == 0)
+            for (_step = 1; _step <= steps; _step++)
             {
-                Describe("whole-tree check");
-                await CheckTreeAsync();
+                await StepAsync();
+                if (_step % TreeCheckInterval == 0)
+                {
+                    Describe("whole-tree check");
+                    await CheckTreeAsync();
+                }
             }
+            _step = steps;
+            foreach (var (handle, node) in _handles.ToList())
+                await ReleaseAsync(handle, node);
+            Describe("final whole-tree check");
+            await CheckTreeAsync();
         }
-        _step = steps;
-        foreach (var (handle, node) in _handles.ToList())
-            await ReleaseAsync(handle, node);
-        Describe("final whole-tree check");
-        await CheckTreeAsync();
+        catch (Exception e) when (e is not Xunit.Sdk.XunitException)
+        {
+            // An exception instead of an errno is a failure too; it needs the seed as much as a wrong answer does.
+            throw new InvalidOperationException(Context($"threw {e.GetType().Name}: {e.Message}"), e);
+        }
     }
 
     private async Task StepAsync()
@@ -138,7 +148,7 @@ internal sealed class ModelDriver
                 await FlushAsync(Pick(_handles), fsync: true);
                 break;
             case < 64 when files.Count > 0 || _handles.Count > 0:
-                await TruncateAsync(LiveFiles().ToList() is var live && live.Count > 0 ? Pick(live) : Pick(files));
+                await TruncateAsync(Pick(LiveFiles().ToList()));
                 break;
             case < 67 when _handles.Count > 0:
                 await FallocateAsync(Pick(_handles));
@@ -187,7 +197,7 @@ internal sealed class ModelDriver
             _ => Errno.OK,
         };
 
-        var result = await _fs.CreateAsync(User, dir.Ino, name, 420, flags);
+        var result = await _fs.CreateAsync(User, dir.Ino, name, FileMode, flags);
         Check(result.Error == expected, $"create returned {result.Error}, model expects {expected}");
         if (!result.Ok)
             return;
@@ -392,7 +402,7 @@ internal sealed class ModelDriver
     {
         Describe($"mkdir {PathOf(parent)}/{name}");
         var expected = parent.Children.ContainsKey(name) ? Errno.EEXIST : Errno.OK;
-        var result = await _fs.MkdirAsync(User, parent.Ino, name, 493);
+        var result = await _fs.MkdirAsync(User, parent.Ino, name, DirectoryMode);
         Check(result.Error == expected, $"mkdir returned {result.Error}, model expects {expected}");
         if (result.Ok)
             parent.Children[name] = new ModelInode(result.Value.Ino, FileType.Directory) { Parent = parent };
@@ -676,6 +686,9 @@ internal sealed class ModelDriver
     private void Check(bool condition, string detail)
     {
         if (!condition)
-            Assert.Fail($"APPLIANCE_TEST_SEED={_seed} block size {_blockSize}, step {_step} ({_operation}): {detail}\nrecent operations:\n  {string.Join("\n  ", _recent)}");
+            Assert.Fail(Context(detail));
     }
+
+    private string Context(string detail) =>
+        $"APPLIANCE_TEST_SEED={_seed} block size {_blockSize}, step {_step} ({_operation}): {detail}\nrecent operations:\n  {string.Join("\n  ", _recent)}";
 }
