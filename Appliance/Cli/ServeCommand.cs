@@ -38,7 +38,8 @@ internal static class ServeCommand
                     : null,
             };
 
-            using var host = BuildHost(context, new VolumeServiceOptions(location, fileSystem, FormatCommand.DefaultName));
+            // RunAsync disposes the host (asynchronously, as VolumeService needs) whether it stops cleanly or fails to start.
+            var host = BuildHost(context, new VolumeServiceOptions(location, fileSystem, FormatCommand.DefaultName));
             await host.RunAsync(token).ConfigureAwait(false);
             return ExitCodes.Ok;
         }, ct));
