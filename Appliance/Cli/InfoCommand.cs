@@ -64,9 +64,10 @@ internal static class InfoCommand
         }
 
         var chunks = new List<ChunkDetails>();
+        var layout = new ChunkLayout(format.BlockSize);
         if (attr.Type == FileType.Regular)
         {
-            var count = (attr.Size + VolumeFormat.ChunkSize - 1) / VolumeFormat.ChunkSize;
+            var count = (attr.Size + ChunkLayout.ChunkSize - 1) / ChunkLayout.ChunkSize;
             for (uint index = 0; index < count; index++)
             {
                 var slices = await meta.ReadChunkAsync(attr.Ino, index, ct).ConfigureAwait(false);
@@ -76,7 +77,7 @@ internal static class InfoCommand
                     continue;
                 chunks.Add(new ChunkDetails(index, list.Select(s => new SliceDetails(
                     s.Id, s.Pos, s.Length, s.Offset, s.Size,
-                    s.Id == 0 ? [] : VolumeChecker.BlocksOf(s.Id, s.Size, format.BlockSize).Select(b => b.ObjectKey).ToList())).ToList()));
+                    s.Id == 0 ? [] : layout.Blocks(s.Id, s.Size).Select(b => b.ObjectKey).ToList())).ToList()));
             }
         }
 

@@ -17,7 +17,7 @@ public sealed class VolumeChecker
 
     private readonly IMetaEngine _meta;
     private readonly IObjectStore _store;
-    private readonly int _blockSize;
+    private readonly ChunkLayout _layout;
     private readonly Func<BlockKey, CancellationToken, ValueTask<bool>> _verifyBlock;
 
     /// <param name="verifyBlock">Reads a block from the store, decodes it and answers whether its checksum holds.</param>
@@ -26,20 +26,12 @@ public sealed class VolumeChecker
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(blockSize);
         _meta = meta;
         _store = store;
-        _blockSize = blockSize;
+        _layout = new ChunkLayout(blockSize);
         _verifyBlock = verifyBlock;
     }
 
     /// <summary>Blocks verified at once; reading blocks back is I/O bound, so a few in flight hide the store's latency.</summary>
     public int Parallelism { get; init; } = 8;
-
-    /// <summary>The blocks a slice's data is stored in: ceil(size / blockSize) of them, the last one shorter when size is not a multiple.</summary>
-    public static IEnumerable<BlockKey> BlocksOf(ulong sliceId, uint sliceSize, int blockSize)
-    {
-        var count = (int)((sliceSize + (long)blockSize - 1) / blockSize);
-        for (var i = 0; i < count; i++)
-            yield return new BlockKey(sliceId, i, (int)Math.Min(blockSize, sliceSize - (long)i * blockSize));
-    }
 
     public async Task<VolumeCheckReport> CheckAsync(bool repair, IProgress<VolumeCheckProgress>? progress, CancellationToken ct)
     {
@@ -55,14 +47,12 @@ public sealed class VolumeChecker
             metaIssues,
             chunkCount,
             slices.Count,
-            slices.Values.Sum(s => (long)BlockCount(s.Size)),
+            slices.Values.Sum(s => (long)_layout.BlockCount(s.Size)),
             slices.Values.Sum(s => (long)s.Size),
             blockProblems,
             leaked,
             pendingDeletion);
     }
-
-    private int BlockCount(uint sliceSize) => (int)((sliceSize + (long)_blockSize - 1) / _blockSize);
 
     private async Task<(Dictionary<ulong, SliceUse> Slices, long Chunks)> ScanSlicesAsync(IProgress<VolumeCheckProgress>? progress, CancellationToken ct)
     {
@@ -99,10 +89,10 @@ public sealed class VolumeChecker
                     $"slice {id} is referenced with sizes {use.Size} and {other}"));
         }
 
-        var total = slices.Values.Sum(s => (long)BlockCount(s.Size));
+        var total = slices.Values.Sum(s => (long)_layout.BlockCount(s.Size));
         long done = 0;
         progress?.Report(new VolumeCheckProgress(VolumeCheckPhase.VerifyBlocks, 0, total));
-        var blocks = slices.SelectMany(s => BlocksOf(s.Key, s.Value.Size, _blockSize).Select(b => (Block: b, Use: s.Value)));
+        var blocks = slices.SelectMany(s => _layout.Blocks(s.Key, s.Value.Size).Select(b => (Block: b, Use: s.Value)));
         var options = new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct };
         await Parallel.ForEachAsync(blocks, options, async (item, token) =>
         {
@@ -168,7 +158,7 @@ public sealed class VolumeChecker
             }
             if (slices.TryGetValue(key.SliceId, out var use))
             {
-                if (key.Index >= BlockCount(use.Size) || key.Size != ExpectedBlockSize(use.Size, key.Index))
+                if (key.Index >= _layout.BlockCount(use.Size) || key != _layout.Block(key.SliceId, use.Size, key.Index))
                     leaked.Add(obj);
             }
             else if (known.Contains(key.SliceId))
@@ -183,8 +173,6 @@ public sealed class VolumeChecker
         progress?.Report(new VolumeCheckProgress(VolumeCheckPhase.ListObjects, listed, listed));
         return (leaked, pendingDeletion);
     }
-
-    private int ExpectedBlockSize(uint sliceSize, int index) => (int)Math.Min(_blockSize, sliceSize - (long)index * _blockSize);
 
     private sealed class SliceUse(uint size)
     {

@@ -109,20 +109,3 @@ public sealed class VolumeCheckerTests : IAsyncLifetime
         Assert.Equal(stray.ObjectKey, Assert.Single(report.LeakedObjects).Key);
     }
 }
-
-/// <summary>How the checker (and `appliance info`) names the blocks of a slice.</summary>
-public sealed class VolumeCheckerBlockLayoutTests
-{
-    [Theory]
-    [InlineData(10u, 4, new[] { 4, 4, 2 })]
-    [InlineData(8u, 4, new[] { 4, 4 })]
-    [InlineData(3u, 4, new[] { 3 })]
-    public void A_slice_is_stored_in_full_blocks_and_a_shorter_last_one(uint sliceSize, int blockSize, int[] sizes)
-    {
-        var blocks = VolumeChecker.BlocksOf(42, sliceSize, blockSize).ToList();
-
-        Assert.Equal(sizes, blocks.Select(b => b.Size));
-        Assert.Equal(Enumerable.Range(0, sizes.Length), blocks.Select(b => b.Index));
-        Assert.All(blocks, b => Assert.Equal(42UL, b.SliceId));
-    }
-}
