@@ -33,6 +33,7 @@ public sealed class VolumeChecker
     /// <summary>Blocks verified at once; reading blocks back is I/O bound, so a few in flight hide the store's latency.</summary>
     public int Parallelism { get; init; } = 8;
 
+    /// <summary>Runs every phase in order, reporting progress per phase; with <paramref name="repair"/> the metadata engine fixes what it finds.</summary>
     public async Task<VolumeCheckReport> CheckAsync(bool repair, IProgress<VolumeCheckProgress>? progress, CancellationToken ct)
     {
         progress?.Report(new VolumeCheckProgress(VolumeCheckPhase.Metadata, 0, 1));
