@@ -14,14 +14,18 @@ public static class SliceResolver
     public static IReadOnlyList<Slice> Resolve(IReadOnlyList<Slice> slices, uint chunkLength)
     {
         var visible = new List<Slice>(slices.Count * 2 + 1);
+        ulong extent = 0;
         foreach (var slice in slices)
         {
-            if (slice.Length == 0 || slice.Pos >= chunkLength)
+            if (slice.Length == 0)
+                continue;
+            extent = Math.Max(extent, (ulong)slice.Pos + slice.Length);
+            if (slice.Pos >= chunkLength)
                 continue;
             var end = (uint)Math.Min((ulong)slice.Pos + slice.Length, chunkLength);
             Overlay(visible, Cut(slice, slice.Pos, end));
         }
-        return FillGaps(visible);
+        return FillGaps(visible, (uint)Math.Min(extent, chunkLength));
     }
 
     /// <summary>
@@ -100,7 +104,7 @@ public static class SliceResolver
         return lo;
     }
 
-    private static List<Slice> FillGaps(List<Slice> visible)
+    private static List<Slice> FillGaps(List<Slice> visible, uint extent)
     {
         var result = new List<Slice>(visible.Count + 1);
         uint pos = 0;
@@ -111,6 +115,8 @@ public static class SliceResolver
             Append(result, piece);
             pos = piece.End;
         }
+        if (extent > pos)
+            Append(result, Slice.Hole(pos, extent - pos));
         return result;
     }
 
