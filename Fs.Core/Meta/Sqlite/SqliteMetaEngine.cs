@@ -189,6 +189,7 @@ public sealed partial class SqliteMetaEngine : IMetaEngine
     /// <summary>A block of ids reserved from a persisted counter; ids are taken from memory until it runs out.</summary>
     private sealed class IdRange(string counter)
     {
+        private readonly Lock _lock = new();
         private long _next;
         private long _end;
 
@@ -198,14 +199,14 @@ public sealed partial class SqliteMetaEngine : IMetaEngine
         {
             get
             {
-                lock (this)
+                lock (_lock)
                     return (int)Math.Min(int.MaxValue, _end - _next);
             }
         }
 
         public void Refill(long end, long count)
         {
-            lock (this)
+            lock (_lock)
             {
                 _next = end - count;
                 _end = end;
@@ -214,7 +215,7 @@ public sealed partial class SqliteMetaEngine : IMetaEngine
 
         public bool TryTake(out ulong id)
         {
-            lock (this)
+            lock (_lock)
             {
                 if (_next < _end)
                 {
