@@ -1,3 +1,4 @@
+using Fs.Core.Chunks;
 using Fs.Core.Vfs;
 using Microsoft.Extensions.Logging;
 

@@ -1,3 +1,4 @@
+using Fs.Core.Chunks;
 using System.Text.Json;
 using Fs.Core.Locks;
 using Fs.Core.Vfs;

@@ -321,7 +321,7 @@ public sealed partial class SqliteMetaEngine : IMetaEngine
             {
                 Ino = FsLimits.RootIno,
                 Type = FileType.Directory,
-                Mode = 0x1ED, // 0755: an administrator opens it up (chmod/chown) rather than every user writing the top level
+                Mode = 0x1FF, // 0777 like JuiceFS: NFS clients squash root, so a 0755 root would leave nobody able to write
                 Nlink = 2,
                 Size = 4096,
                 Atime = now,
