@@ -124,6 +124,9 @@ public sealed partial class SqliteMetaEngine
             return Errno.EACCES;
         if (LoadEntry(c, parent, name) is not null)
             return Errno.EEXIST;
+        // Device nodes give raw access to hardware: only root may make them (CAP_MKNOD).
+        if (type is FileType.CharDevice or FileType.BlockDevice && !caller.IsRoot)
+            return Errno.EPERM;
         var err = PermissionRules.CheckAddEntry(caller, dir);
         if (err != Errno.OK)
             return err;

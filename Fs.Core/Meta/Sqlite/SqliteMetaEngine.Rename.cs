@@ -55,6 +55,9 @@ public sealed partial class SqliteMetaEngine
             return Errno.EINVAL;
         if (moves && exchange && dstIsDir && IsAncestorOrSelf(c, dstAttr!.Ino, parent))
             return Errno.EINVAL;
+        // The target being an ancestor of the source is ENOTEMPTY on Linux, checked before the type rules.
+        if (!exchange && dstIsDir && IsAncestorOrSelf(c, dstAttr!.Ino, parent))
+            return Errno.ENOTEMPTY;
 
         var err = PermissionRules.CheckRemoveEntry(caller, srcDir, srcAttr);
         if (err == Errno.OK)

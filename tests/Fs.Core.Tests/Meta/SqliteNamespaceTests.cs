@@ -15,7 +15,7 @@ public class SqliteNamespaceTests : SqliteEngineTest
         Assert.Equal(Errno.EEXIST, await engine.FormatAsync(NewFormat(), None));
         Assert.Equal(format.Uuid, (await engine.LoadFormatAsync(None))!.Uuid);
         var root = (await engine.GetAttrAsync(RootIno, None)).Value;
-        Assert.Equal((FileType.Directory, 0x1EDu, 0u, 0u, 2u, RootIno), (root.Type, root.Mode, root.Uid, root.Gid, root.Nlink, root.Parent));
+        Assert.Equal((FileType.Directory, 0x1FFu, 0u, 0u, 2u, RootIno), (root.Type, root.Mode, root.Uid, root.Gid, root.Nlink, root.Parent));
         Assert.Equal(new UsageCounters(0, 1), await engine.GetUsageAsync(None));
     }
 

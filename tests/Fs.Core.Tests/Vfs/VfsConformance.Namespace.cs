@@ -676,7 +676,7 @@ public abstract partial class VfsConformance
     [Fact]
     public async Task ReadDir_plus_carries_each_entry_attributes()
     {
-        var dir = await MkdirAsync(Root, "d");
+        var dir = await MkdirAsync(Root, "d", Oct(777));
         var file = await NewFileAsync(dir.Ino, "file", Pattern(1234), caller: Alice);
         var sub = await MkdirAsync(dir.Ino, "sub", Oct(700));
 

@@ -128,6 +128,7 @@ public abstract partial class VfsConformance : VolumeTest
     protected static void AssertZeros(ReadOnlySpan<byte> data, string what)
     {
         var i = data.IndexOfAnyExcept((byte)0);
-        Assert.True(i < 0, $"{what}: expected zeros, found {data[i]} at +{i}");
+        if (i >= 0)
+            Assert.Fail($"{what}: expected zeros, found {data[i]} at +{i}");
     }
 }
