@@ -27,6 +27,9 @@ public sealed class FileHandle
 
     internal bool Released { get; set; }
 
+    /// <summary>Whether the first write through this handle has already cleared setuid/setgid.</summary>
+    internal bool PrivilegesDropped { get; set; }
+
     /// <summary>Read-ahead state: where the last read ended and how long the sequential run has been.</summary>
     internal long LastReadEnd { get; set; } = -1;
 

@@ -1,6 +1,11 @@
+using System.Collections.Concurrent;
+using Fs.Core.Cache;
+using Fs.Core.Chunks;
 using Fs.Core.Locks;
 using Fs.Core.Meta;
+using Fs.Core.Objects;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Fs.Core.Vfs;
 
@@ -10,91 +15,294 @@ namespace Fs.Core.Vfs;
 /// </summary>
 public sealed partial class FileSystem : IAsyncDisposable
 {
-    /// <summary>Formats a new volume (SQLite/local directory or any supported URLs). EEXIST-style failures throw <see cref="VolumeException"/>.</summary>
-    public static Task<VolumeFormat> FormatAsync(FormatOptions options, CancellationToken ct = default) => throw new NotImplementedException();
+    private readonly IMetaEngine _meta;
+    private readonly IObjectStore _store;
+    private readonly BlockCodec _codec;
+    private readonly BlockCache _cache;
+    private readonly ChunkLayout _layout;
+    private readonly ChunkReader _reader;
+    private readonly Compactor _compactor;
+    private readonly SliceDeleter _deleter;
+    private readonly LockManager _locks;
+    private readonly FileSystemOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<ulong, FileWriter> _writers = new();
+    private readonly ConcurrentDictionary<long, FileHandle> _handles = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _sessionLoop;
+    private long _nextHandle;
+    private int _disposed;
 
-    /// <summary>Opens a formatted volume; throws <see cref="VolumeException"/> with an operator-readable message when it cannot.</summary>
-    public static Task<FileSystem> OpenAsync(FileSystemOptions options, ILoggerFactory? loggerFactory = null, CancellationToken ct = default) => throw new NotImplementedException();
+    private FileSystem(
+        FileSystemOptions options, VolumeFormat format, IMetaEngine meta, IObjectStore store, BlockCodec codec,
+        BlockCache cache, long session, ILoggerFactory loggerFactory)
+    {
+        _options = options;
+        Format = format;
+        _meta = meta;
+        _store = store;
+        _codec = codec;
+        _cache = cache;
+        Session = session;
+        _logger = loggerFactory.CreateLogger<FileSystem>();
+        _layout = new ChunkLayout(format.BlockSize);
+        _reader = new ChunkReader(meta, cache, _layout);
+        _compactor = new Compactor(meta, cache, _layout, options.CompactThreshold, _logger);
+        _deleter = new SliceDeleter(meta, cache, _layout, options.DeletionInterval, _logger);
+        _locks = new LockManager(new MetaLockStore(meta), new LockManagerOptions(), loggerFactory.CreateLogger<LockManager>());
+        _sessionLoop = Task.Run(SessionLoopAsync);
+    }
 
-    public VolumeFormat Format => throw new NotImplementedException();
+    public VolumeFormat Format { get; }
 
-    public IMetaEngine Meta => throw new NotImplementedException();
+    public IMetaEngine Meta => _meta;
 
-    public LockManager Locks => throw new NotImplementedException();
+    public LockManager Locks => _locks;
 
-    public Objects.IObjectStore ObjectStore => throw new NotImplementedException();
-
-    /// <summary>Reads a block straight from the object store (bypassing the cache) and checks it decodes; false when missing or corrupt.</summary>
-    public ValueTask<bool> VerifyBlockAsync(Cache.BlockKey key, CancellationToken ct = default) => throw new NotImplementedException();
+    public IObjectStore ObjectStore => _store;
 
     /// <summary>This process's session id in the metadata engine.</summary>
-    public long Session => throw new NotImplementedException();
+    public long Session { get; }
 
-    public ValueTask<Result<InodeAttr>> LookupAsync(Caller caller, ulong parent, string name, CancellationToken ct = default) => throw new NotImplementedException();
-
-    public ValueTask<Result<InodeAttr>> GetAttrAsync(ulong ino, CancellationToken ct = default) => throw new NotImplementedException();
-
-    public ValueTask<Result<InodeAttr>> SetAttrAsync(Caller caller, ulong ino, SetAttrRequest request, CancellationToken ct = default) => throw new NotImplementedException();
-
-    public ValueTask<Errno> AccessAsync(Caller caller, ulong ino, AccessMode mode, CancellationToken ct = default) => throw new NotImplementedException();
-
-    public ValueTask<Result<InodeAttr>> MknodAsync(Caller caller, ulong parent, string name, FileType type, uint mode, uint rdev = 0, CancellationToken ct = default) => throw new NotImplementedException();
-
-    /// <summary>Creates and opens a regular file. With <see cref="OpenFlags.Exclusive"/> an existing name is EEXIST; without, an existing file is opened (and truncated with <see cref="OpenFlags.Truncate"/>).</summary>
-    public ValueTask<Result<(InodeAttr Attr, FileHandle Handle)>> CreateAsync(Caller caller, ulong parent, string name, uint mode, OpenFlags flags, CancellationToken ct = default) => throw new NotImplementedException();
-
-    public ValueTask<Result<InodeAttr>> MkdirAsync(Caller caller, ulong parent, string name, uint mode, CancellationToken ct = default) => throw new NotImplementedException();
-
-    public ValueTask<Errno> UnlinkAsync(Caller caller, ulong parent, string name, CancellationToken ct = default) => throw new NotImplementedException();
-
-    public ValueTask<Errno> RmdirAsync(Caller caller, ulong parent, string name, CancellationToken ct = default) => throw new NotImplementedException();
-
-    public ValueTask<Errno> RenameAsync(Caller caller, ulong parent, string name, ulong newParent, string newName, RenameFlags flags = RenameFlags.None, CancellationToken ct = default) => throw new NotImplementedException();
-
-    public ValueTask<Result<InodeAttr>> LinkAsync(Caller caller, ulong ino, ulong newParent, string newName, CancellationToken ct = default) => throw new NotImplementedException();
-
-    public ValueTask<Result<InodeAttr>> SymlinkAsync(Caller caller, ulong parent, string name, string target, CancellationToken ct = default) => throw new NotImplementedException();
-
-    public ValueTask<Result<string>> ReadlinkAsync(ulong ino, CancellationToken ct = default) => throw new NotImplementedException();
+    /// <summary>Raised after every change to names, attributes or data, whichever door made it.</summary>
+    public event Action<ChangeNotice>? Changed;
 
     /// <summary>
-    /// One page of a directory listing, starting after <paramref name="cookie"/> (0 = from the start). The page begins
-    /// with "." and ".." when starting from 0. Each entry's cookie resumes after it; cookies stay valid while the directory changes.
+    /// Marks the calls made by the current asynchronous flow as coming from <paramref name="door"/>, so notices of the
+    /// changes they make carry it as <see cref="ChangeNotice.Origin"/>. Dispose the result to end the mark.
     /// </summary>
-    public ValueTask<Result<DirPage>> ReadDirAsync(Caller caller, ulong ino, long cookie, int maxEntries, bool plus = false, CancellationToken ct = default) => throw new NotImplementedException();
+    public static OriginScope EnterDoor(object door)
+    {
+        var previous = CurrentOrigin.Value;
+        CurrentOrigin.Value = door;
+        return new OriginScope(previous);
+    }
 
-    public ValueTask<Result<FileHandle>> OpenAsync(Caller caller, ulong ino, OpenFlags flags, CancellationToken ct = default) => throw new NotImplementedException();
+    private static readonly AsyncLocal<object?> CurrentOrigin = new();
 
-    /// <summary>Reads up to buffer.Length bytes at offset; returns the count (0 at or past end of file).</summary>
-    public ValueTask<Result<int>> ReadAsync(FileHandle handle, long offset, Memory<byte> buffer, CancellationToken ct = default) => throw new NotImplementedException();
+    /// <summary>Restores the previous origin when disposed.</summary>
+    public readonly struct OriginScope(object? previous) : IDisposable
+    {
+        public void Dispose() => CurrentOrigin.Value = previous;
+    }
 
-    /// <summary>Writes at offset (at end of file for O_APPEND handles); buffered until flush/fsync/release.</summary>
-    public ValueTask<Result<int>> WriteAsync(FileHandle handle, long offset, ReadOnlyMemory<byte> data, CancellationToken ct = default) => throw new NotImplementedException();
+    private void Notify(ChangeKind kind, ulong ino, ulong parent = 0, string? name = null, long offset = 0, long length = 0)
+    {
+        var handler = Changed;
+        if (handler is null)
+            return;
+        try
+        {
+            handler(new ChangeNotice(kind, ino, parent, name, offset, length, CurrentOrigin.Value));
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "a change listener failed on {Kind} of inode {Ino}", kind, ino);
+        }
+    }
 
-    /// <summary>Commits buffered writes of the file to metadata (visible to every appliance).</summary>
-    public ValueTask<Errno> FlushAsync(FileHandle handle, CancellationToken ct = default) => throw new NotImplementedException();
+    /// <summary>Hit and miss counters of the block cache.</summary>
+    public BlockCacheStats CacheStats => _cache.Stats;
 
-    /// <summary>Commits buffered writes and makes them durable.</summary>
-    public ValueTask<Errno> FsyncAsync(FileHandle handle, bool dataOnly = false, CancellationToken ct = default) => throw new NotImplementedException();
+    /// <summary>Formats a new volume; throws <see cref="VolumeException"/> when it is already formatted or a URL is bad.</summary>
+    public static async Task<VolumeFormat> FormatAsync(FormatOptions options, CancellationToken ct = default)
+    {
+        if (options.BlockSize < 4096 || options.BlockSize > 64 << 20 || (options.BlockSize & (options.BlockSize - 1)) != 0)
+            throw new VolumeException($"block size must be a power of two between 4 KiB and 64 MiB, not {options.BlockSize}");
+        var compression = BlockCompressions.Parse(options.Compression);
+        if (options.TrashDays < 0)
+            throw new VolumeException("trash days cannot be negative");
+        string? fingerprint = null;
+        if (options.EncryptKeyFile is not null)
+            fingerprint = BlockCodec.KeyFingerprint(BlockCodec.LoadKey(options.EncryptKeyFile));
 
-    /// <summary>Flushes and closes the handle, releasing its POSIX locks of <paramref name="lockOwner"/> when given.</summary>
-    public ValueTask<Errno> ReleaseAsync(FileHandle handle, CancellationToken ct = default) => throw new NotImplementedException();
+        await using var meta = MetaEngines.Open(options.MetaUrl);
+        var existing = await meta.LoadFormatAsync(ct).ConfigureAwait(false);
+        if (existing is not null)
+            throw new VolumeException($"{meta.Description} already holds volume '{existing.Name}' ({existing.Uuid})");
+        await using (var store = ObjectStores.Open(options.StorageUrl))
+            await store.CreateAsync(ct).ConfigureAwait(false);
+        var format = new VolumeFormat
+        {
+            Name = options.Name,
+            Uuid = Guid.NewGuid(),
+            Storage = options.StorageUrl,
+            BlockSize = options.BlockSize,
+            Compression = compression.Name(),
+            Encrypted = fingerprint is not null,
+            KeyFingerprint = fingerprint,
+            TrashDays = options.TrashDays,
+            CapacityBytes = options.CapacityBytes,
+            InodeLimit = options.InodeLimit,
+            HandleKey = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+            CreatedUtc = DateTime.UtcNow,
+        };
+        var result = await meta.FormatAsync(format, ct).ConfigureAwait(false);
+        if (result != Errno.OK)
+            throw new VolumeException($"formatting {meta.Description} failed: {result}");
+        return format;
+    }
 
-    public ValueTask<Errno> FallocateAsync(FileHandle handle, FallocateMode mode, long offset, long length, CancellationToken ct = default) => throw new NotImplementedException();
+    /// <summary>Opens a formatted volume; throws <see cref="VolumeException"/> with an operator-readable message when it cannot.</summary>
+    public static async Task<FileSystem> OpenAsync(FileSystemOptions options, ILoggerFactory? loggerFactory = null, CancellationToken ct = default)
+    {
+        loggerFactory ??= NullLoggerFactory.Instance;
+        var meta = MetaEngines.Open(options.MetaUrl, loggerFactory);
+        IObjectStore? store = null;
+        try
+        {
+            var format = await meta.LoadFormatAsync(ct).ConfigureAwait(false)
+                ?? throw new VolumeException($"{meta.Description} holds no volume; run `appliance format` first");
+            if (format.Encrypted && options.EncryptKeyFile is null)
+                throw new VolumeException($"volume '{format.Name}' is encrypted; give its key file (--encrypt-key)");
+            var codec = BlockCodec.ForVolume(format, options.EncryptKeyFile is null ? null : BlockCodec.LoadKey(options.EncryptKeyFile));
+            store = ObjectStores.Open(options.StorageUrl ?? format.Storage);
+            var cache = new BlockCache(store, codec, BlockCacheOptions.From(options), loggerFactory.CreateLogger<BlockCache>());
+            var session = await meta.RegisterSessionAsync(Environment.MachineName, Environment.ProcessId,
+                typeof(FileSystem).Assembly.GetName().Version?.ToString() ?? "0", options.SessionDoors, ct).ConfigureAwait(false);
+            return new FileSystem(options, format, meta, store, codec, cache, session, loggerFactory);
+        }
+        catch
+        {
+            if (store is not null)
+                await store.DisposeAsync().ConfigureAwait(false);
+            await meta.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
 
-    /// <summary>Copies a range by sharing slices; returns bytes copied (short at end of source).</summary>
-    public ValueTask<Result<long>> CopyFileRangeAsync(FileHandle source, long sourceOffset, FileHandle destination, long destinationOffset, long length, CancellationToken ct = default) => throw new NotImplementedException();
+    /// <summary>Reads a block straight from the object store (bypassing the cache) and checks it decodes; false when missing or corrupt.</summary>
+    public async ValueTask<bool> VerifyBlockAsync(BlockKey key, CancellationToken ct = default)
+    {
+        try
+        {
+            var encoded = await _store.GetAsync(key.ObjectKey, ct).ConfigureAwait(false);
+            return _codec.Decode(key.ObjectKey, encoded).Length == key.Size;
+        }
+        catch (ObjectNotFoundException)
+        {
+            return false;
+        }
+        catch (CorruptObjectException)
+        {
+            return false;
+        }
+    }
 
-    public ValueTask<Result<StatFs>> StatFsAsync(CancellationToken ct = default) => throw new NotImplementedException();
+    /// <summary>Compacts one chunk now if it has more than one slice (gc --compact).</summary>
+    public Task<bool> CompactChunkAsync(ulong ino, uint chunk, CancellationToken ct = default) =>
+        _compactor.CompactAsync(ino, chunk, force: true, ct);
 
-    public ValueTask<Result<byte[]>> GetXattrAsync(Caller caller, ulong ino, string name, CancellationToken ct = default) => throw new NotImplementedException();
-
-    public ValueTask<Errno> SetXattrAsync(Caller caller, ulong ino, string name, ReadOnlyMemory<byte> value, XattrFlags flags = XattrFlags.None, CancellationToken ct = default) => throw new NotImplementedException();
-
-    public ValueTask<Result<IReadOnlyList<string>>> ListXattrAsync(Caller caller, ulong ino, CancellationToken ct = default) => throw new NotImplementedException();
-
-    public ValueTask<Errno> RemoveXattrAsync(Caller caller, ulong ino, string name, CancellationToken ct = default) => throw new NotImplementedException();
+    /// <summary>Deletes the blocks of every unreferenced slice now; returns how many slices went.</summary>
+    public Task<int> DeletePendingSlicesAsync(CancellationToken ct = default) => _deleter.DeletePendingAsync(ct);
 
     /// <summary>Flushes every buffered write, ends the session and closes the engines.</summary>
-    public ValueTask DisposeAsync() => throw new NotImplementedException();
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        foreach (var writer in _writers.Values)
+        {
+            await writer.Lock.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                await writer.CommitAsync(durable: false, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "flushing inode {Ino} at shutdown failed; its unflushed writes are lost", writer.Ino);
+            }
+            finally
+            {
+                writer.Lock.Release();
+            }
+        }
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _sessionLoop.ConfigureAwait(false);
+        await _compactor.DisposeAsync().ConfigureAwait(false);
+        await _deleter.DisposeAsync().ConfigureAwait(false);
+        await _locks.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _meta.SyncAsync(CancellationToken.None).ConfigureAwait(false);
+            await _meta.CloseSessionAsync(Session, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "closing session {Session} failed; other appliances will clean it up", Session);
+        }
+        await _cache.DisposeAsync().ConfigureAwait(false);
+        await _store.DisposeAsync().ConfigureAwait(false);
+        await _meta.DisposeAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    private async Task SessionLoopAsync()
+    {
+        var ct = _stop.Token;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.HeartbeatInterval, ct).ConfigureAwait(false);
+                await _meta.HeartbeatAsync(Session, ct).ConfigureAwait(false);
+                var cleaned = await _meta.CleanStaleSessionsAsync(_options.SessionTimeout, ct).ConfigureAwait(false);
+                foreach (var id in cleaned)
+                    _logger.LogWarning("session {Session} stopped beating; its locks and open files were released", id);
+                if (cleaned.Count > 0)
+                    _deleter.Wake();
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                _logger.LogWarning(e, "session heartbeat failed");
+            }
+        }
+    }
+
+    /// <summary>Runs a metadata-only operation, turning failures of the engine into errno results.</summary>
+    private async ValueTask<Result<T>> Guard<T>(string op, ulong ino, Func<ValueTask<Result<T>>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (FsException e)
+        {
+            return e.Errno;
+        }
+        catch (OperationCanceledException)
+        {
+            return Errno.EINTR;
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "{Op} on inode {Ino} failed", op, ino);
+            return Errno.EIO;
+        }
+    }
+
+    private async ValueTask<Errno> Guard(string op, ulong ino, Func<ValueTask<Errno>> call)
+    {
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (FsException e)
+        {
+            return e.Errno;
+        }
+        catch (OperationCanceledException)
+        {
+            return Errno.EINTR;
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "{Op} on inode {Ino} failed", op, ino);
+            return Errno.EIO;
+        }
+    }
 }

@@ -1,0 +1,366 @@
+using Fs.Core.Chunks;
+using Fs.Core.Objects;
+using Microsoft.Extensions.Logging;
+
+namespace Fs.Core.Vfs;
+
+public sealed partial class FileSystem
+{
+    /// <summary>Bytes a single file may hold in write buffers before its writer waits for uploads.</summary>
+    private const long MaxBufferedPerFile = 256L << 20;
+
+    /// <summary>Creates and opens a regular file. With <see cref="OpenFlags.Exclusive"/> an existing name is EEXIST; without, an existing file is opened (and truncated with <see cref="OpenFlags.Truncate"/>).</summary>
+    public ValueTask<Result<(InodeAttr Attr, FileHandle Handle)>> CreateAsync(Caller caller, ulong parent, string name, uint mode, OpenFlags flags, CancellationToken ct = default) =>
+        Guard<(InodeAttr, FileHandle)>("create", parent, async () =>
+        {
+            var created = await _meta.MknodAsync(caller, parent, name, FileType.Regular, mode, 0, null, ct).ConfigureAwait(false);
+            if (created.Ok)
+            {
+                Notify(ChangeKind.EntryAdded, created.Value.Ino, parent, name);
+                Notify(ChangeKind.Attributes, parent);
+                // The creator may open the new file in any mode, whatever permission bits it was given (as open(2) does).
+                var handle = await OpenHandleAsync(Caller.Root, caller, created.Value.Ino, flags & ~OpenFlags.Truncate, ct).ConfigureAwait(false);
+                return handle.Ok ? (created.Value, handle.Value) : handle.Error;
+            }
+            if (created.Error != Errno.EEXIST || (flags & OpenFlags.Exclusive) != 0)
+                return created.Error;
+            var existing = await _meta.LookupAsync(caller, parent, name, ct).ConfigureAwait(false);
+            if (!existing.Ok)
+                return existing.Error;
+            if (existing.Value.Type == FileType.Directory)
+                return Errno.EISDIR;
+            var opened = await OpenHandleAsync(caller, caller, existing.Value.Ino, flags, ct).ConfigureAwait(false);
+            if (!opened.Ok)
+                return opened.Error;
+            var attr = await _meta.GetAttrAsync(existing.Value.Ino, ct).ConfigureAwait(false);
+            return attr.Ok ? (Overlay(attr.Value), opened.Value) : attr.Error;
+        });
+
+    public ValueTask<Result<FileHandle>> OpenAsync(Caller caller, ulong ino, OpenFlags flags, CancellationToken ct = default) =>
+        Guard("open", ino, () => OpenHandleAsync(caller, caller, ino, flags, ct));
+
+    /// <summary>Reads up to buffer.Length bytes at offset; returns the count (0 at or past end of file).</summary>
+    public async ValueTask<Result<int>> ReadAsync(FileHandle handle, long offset, Memory<byte> buffer, CancellationToken ct = default)
+    {
+        if (handle.Released || !handle.CanRead)
+            return Errno.EBADF;
+        if (offset < 0)
+            return Errno.EINVAL;
+        try
+        {
+            if (_writers.TryGetValue(handle.Ino, out var writer) && writer.HasPending)
+                await CommitAsync(writer, durable: false, ct).ConfigureAwait(false);
+            var attr = await _meta.GetAttrAsync(handle.Ino, ct).ConfigureAwait(false);
+            if (!attr.Ok)
+                return attr.Error;
+            if (attr.Value.Type == FileType.Directory)
+                return Errno.EISDIR;
+            var size = attr.Value.Size;
+            var n = await _reader.ReadAsync(handle.Ino, offset, buffer, size, ct).ConfigureAwait(false);
+            await ReadAheadAsync(handle, offset, n, size, ct).ConfigureAwait(false);
+            return n;
+        }
+        catch (Exception e)
+        {
+            return Fail("read", handle.Ino, e);
+        }
+    }
+
+    /// <summary>Writes at offset (at end of file for O_APPEND handles); buffered until flush/fsync/release.</summary>
+    public async ValueTask<Result<int>> WriteAsync(FileHandle handle, long offset, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    {
+        if (handle.Released || !handle.CanWrite)
+            return Errno.EBADF;
+        if (offset < 0)
+            return Errno.EINVAL;
+        if (data.IsEmpty)
+            return 0;
+        if (!_writers.TryGetValue(handle.Ino, out var writer))
+            return Errno.EBADF;
+        await writer.Lock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if ((handle.Flags & OpenFlags.Append) != 0 || !handle.PrivilegesDropped)
+            {
+                var attr = await _meta.GetAttrAsync(handle.Ino, ct).ConfigureAwait(false);
+                if (!attr.Ok)
+                    return attr.Error;
+                if ((handle.Flags & OpenFlags.Append) != 0)
+                    offset = Math.Max(attr.Value.Size, writer.PendingLength);
+                if (!handle.PrivilegesDropped)
+                {
+                    await DropPrivilegesAsync(handle, attr.Value, ct).ConfigureAwait(false);
+                    handle.PrivilegesDropped = true;
+                }
+            }
+            if (offset + data.Length > FsLimits.MaxFileSize)
+                return Errno.EFBIG;
+            await writer.WriteAsync(offset, data, ct).ConfigureAwait(false);
+            Notify(ChangeKind.Data, handle.Ino, offset: offset, length: data.Length);
+            return data.Length;
+        }
+        catch (Exception e)
+        {
+            return Fail("write", handle.Ino, e);
+        }
+        finally
+        {
+            writer.Lock.Release();
+        }
+    }
+
+    /// <summary>Commits buffered writes of the file to metadata (visible to every appliance).</summary>
+    public async ValueTask<Errno> FlushAsync(FileHandle handle, CancellationToken ct = default)
+    {
+        if (handle.Released)
+            return Errno.EBADF;
+        if (!_writers.TryGetValue(handle.Ino, out var writer) || !writer.HasPending)
+            return Errno.OK;
+        try
+        {
+            await CommitAsync(writer, durable: false, ct).ConfigureAwait(false);
+            return Errno.OK;
+        }
+        catch (Exception e)
+        {
+            return Fail("flush", handle.Ino, e).Error;
+        }
+    }
+
+    /// <summary>Commits buffered writes and makes them durable.</summary>
+    public async ValueTask<Errno> FsyncAsync(FileHandle handle, bool dataOnly = false, CancellationToken ct = default)
+    {
+        if (handle.Released)
+            return Errno.EBADF;
+        try
+        {
+            if (_writers.TryGetValue(handle.Ino, out var writer))
+                await CommitAsync(writer, durable: true, ct).ConfigureAwait(false);
+            else
+                await _meta.SyncAsync(ct).ConfigureAwait(false);
+            return Errno.OK;
+        }
+        catch (Exception e)
+        {
+            return Fail("fsync", handle.Ino, e).Error;
+        }
+    }
+
+    /// <summary>Flushes and closes the handle. POSIX locks are the door's to release (it knows the lock owner).</summary>
+    public async ValueTask<Errno> ReleaseAsync(FileHandle handle, CancellationToken ct = default)
+    {
+        if (!_handles.TryRemove(handle.Id, out _))
+            return Errno.EBADF;
+        handle.Released = true;
+        var result = Errno.OK;
+        if (_writers.TryGetValue(handle.Ino, out var writer))
+        {
+            await writer.Lock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                if (writer.HasPending)
+                    await writer.CommitAsync(durable: false, ct).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                result = Fail("release", handle.Ino, e).Error;
+            }
+            finally
+            {
+                writer.Lock.Release();
+                ReleaseWriter(writer);
+            }
+        }
+        try
+        {
+            await _meta.CloseAsync(Session, handle.Ino, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "closing inode {Ino} in the metadata engine failed", handle.Ino);
+            result = Errno.EIO;
+        }
+        _deleter.Wake();
+        return result;
+    }
+
+    public async ValueTask<Errno> FallocateAsync(FileHandle handle, FallocateMode mode, long offset, long length, CancellationToken ct = default)
+    {
+        if (handle.Released || !handle.CanWrite)
+            return Errno.EBADF;
+        if (!_writers.TryGetValue(handle.Ino, out var writer))
+            return Errno.EBADF;
+        await writer.Lock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await writer.CommitAsync(durable: false, ct).ConfigureAwait(false);
+            var result = await _meta.FallocateAsync(handle.Caller, handle.Ino, mode, offset, length, ct).ConfigureAwait(false);
+            if (result.Ok)
+            {
+                ConsiderCompaction(handle.Ino, offset, length);
+                Notify(ChangeKind.Data, handle.Ino, offset: offset, length: length);
+                Notify(ChangeKind.Attributes, handle.Ino);
+            }
+            return result.Error;
+        }
+        catch (Exception e)
+        {
+            return Fail("fallocate", handle.Ino, e).Error;
+        }
+        finally
+        {
+            writer.Lock.Release();
+        }
+    }
+
+    /// <summary>Copies a range by sharing slices; returns bytes copied (short at end of source).</summary>
+    public async ValueTask<Result<long>> CopyFileRangeAsync(FileHandle source, long sourceOffset, FileHandle destination, long destinationOffset, long length, CancellationToken ct = default)
+    {
+        if (source.Released || destination.Released || !source.CanRead || !destination.CanWrite)
+            return Errno.EBADF;
+        if (sourceOffset < 0 || destinationOffset < 0 || length < 0)
+            return Errno.EINVAL;
+        try
+        {
+            if (_writers.TryGetValue(source.Ino, out var sourceWriter) && sourceWriter.HasPending)
+                await CommitAsync(sourceWriter, durable: false, ct).ConfigureAwait(false);
+            if (!_writers.TryGetValue(destination.Ino, out var writer))
+                return Errno.EBADF;
+            await writer.Lock.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                await writer.CommitAsync(durable: false, ct).ConfigureAwait(false);
+                var copied = await _meta.CopyFileRangeAsync(destination.Caller, source.Ino, sourceOffset, destination.Ino, destinationOffset, length, ct).ConfigureAwait(false);
+                if (copied.Ok && copied.Value > 0)
+                {
+                    ConsiderCompaction(destination.Ino, destinationOffset, copied.Value);
+                    Notify(ChangeKind.Data, destination.Ino, offset: destinationOffset, length: copied.Value);
+                    Notify(ChangeKind.Attributes, destination.Ino);
+                }
+                return copied;
+            }
+            finally
+            {
+                writer.Lock.Release();
+            }
+        }
+        catch (Exception e)
+        {
+            return Fail("copy_file_range", destination.Ino, e).Error;
+        }
+    }
+
+    private async ValueTask<Result<FileHandle>> OpenHandleAsync(Caller checkAs, Caller owner, ulong ino, OpenFlags flags, CancellationToken ct)
+    {
+        var opened = await _meta.OpenAsync(checkAs, Session, ino, flags, ct).ConfigureAwait(false);
+        if (!opened.Ok)
+            return opened.Error;
+        var handle = new FileHandle(Interlocked.Increment(ref _nextHandle), ino, flags, owner);
+        AcquireWriter(ino);
+        _handles[handle.Id] = handle;
+        if ((flags & OpenFlags.Truncate) != 0 && opened.Value.Type == FileType.Regular && handle.CanWrite)
+        {
+            var truncated = await SetAttrAsync(Caller.Root, ino, new SetAttrRequest(SetAttrMask.Size, Size: 0), ct).ConfigureAwait(false);
+            if (!truncated.Ok)
+            {
+                await ReleaseAsync(handle, ct).ConfigureAwait(false);
+                return truncated.Error;
+            }
+        }
+        return handle;
+    }
+
+    /// <summary>Every handle of an inode in this process shares one writer; it lives while any handle is open.</summary>
+    private void AcquireWriter(ulong ino)
+    {
+        lock (_writers)
+        {
+            if (!_writers.TryGetValue(ino, out var writer))
+            {
+                writer = new FileWriter(ino, _meta, _cache, _layout, MaxBufferedPerFile, ConsiderCompaction);
+                _writers[ino] = writer;
+            }
+            writer.OpenHandles++;
+        }
+    }
+
+    private void ReleaseWriter(FileWriter writer)
+    {
+        lock (_writers)
+        {
+            if (--writer.OpenHandles == 0)
+                _writers.TryRemove(writer.Ino, out _);
+        }
+    }
+
+    private async ValueTask CommitAsync(FileWriter writer, bool durable, CancellationToken ct)
+    {
+        await writer.Lock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await writer.CommitAsync(durable, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            writer.Lock.Release();
+        }
+    }
+
+    /// <summary>A write by someone other than root clears setuid, and setgid where group execute makes it a real setgid.</summary>
+    private async ValueTask DropPrivilegesAsync(FileHandle handle, InodeAttr attr, CancellationToken ct)
+    {
+        if (handle.Caller.IsRoot)
+            return;
+        var mode = attr.Mode & ~InodeAttr.SetUid;
+        if ((attr.Mode & 0x8) != 0)
+            mode &= ~InodeAttr.SetGid;
+        if (mode == attr.Mode)
+            return;
+        var result = await _meta.SetAttrAsync(Caller.Root, handle.Ino, new SetAttrRequest(SetAttrMask.Mode, Mode: mode), ct).ConfigureAwait(false);
+        if (!result.Ok)
+            throw new FsException(result.Error);
+    }
+
+    private async ValueTask ReadAheadAsync(FileHandle handle, long offset, int n, long size, CancellationToken ct)
+    {
+        if (n <= 0 || _options.ReadAheadBlocks <= 0)
+            return;
+        handle.SequentialBytes = offset == handle.LastReadEnd ? handle.SequentialBytes + n : n;
+        handle.LastReadEnd = offset + n;
+        // Read ahead only once a reader has shown it is sequential, and keep the window a fixed number of blocks ahead.
+        if (handle.SequentialBytes < 2L * n && offset != 0)
+            return;
+        var window = (long)_options.ReadAheadBlocks * _layout.BlockSize;
+        await _reader.PrefetchAsync(handle.Ino, offset + n, window, size, ct).ConfigureAwait(false);
+    }
+
+    private void ConsiderCompaction(ulong ino, uint chunk) => _compactor.Consider(ino, chunk);
+
+    private void ConsiderCompaction(ulong ino, long offset, long length)
+    {
+        if (length <= 0)
+            return;
+        for (var c = ChunkLayout.ChunkIndex(offset); c <= ChunkLayout.ChunkIndex(offset + length - 1); c++)
+            _compactor.Consider(ino, c);
+    }
+
+    private Result<int> Fail(string op, ulong ino, Exception e)
+    {
+        switch (e)
+        {
+            case FsException fs:
+                return fs.Errno;
+            case OperationCanceledException:
+                return Errno.EINTR;
+            case ObjectNotFoundException or CorruptObjectException:
+                _logger.LogError("{Op} on inode {Ino}: {Error}", op, ino, e.Message);
+                return Errno.EIO;
+            case IOException io when io.HResult == 28 || io.Message.Contains("No space left", StringComparison.Ordinal):
+                _logger.LogError("{Op} on inode {Ino}: no space left in the object store: {Error}", op, ino, e.Message);
+                return Errno.ENOSPC;
+            default:
+                _logger.LogError(e, "{Op} on inode {Ino} failed", op, ino);
+                return Errno.EIO;
+        }
+    }
+}

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using Fs.Core.Vfs;
+
+namespace Fs.Core.Bench;
+
+/// <summary>
+/// Measures the core through the Vfs API against the local disk in the same run: 1 GiB sequential write + fsync and
+/// cold read (vs dd on the same file system), and create / stat / unlink of many files on the SQLite engine.
+/// Usage: Fs.Core.Bench [--dir DIR] [--size-mib N] [--files N] [--runs N]
+/// </summary>
+public static class Program
+{
+    private const int IoSize = 1 << 20;
+
+    public static async Task<int> Main(string[] args)
+    {
+        var dir = Path.GetFullPath(Arg(args, "--dir") ?? Path.Combine(Environment.CurrentDirectory, "bench-data"));
+        var sizeMiB = int.Parse(Arg(args, "--size-mib") ?? "1024");
+        var files = int.Parse(Arg(args, "--files") ?? "10000");
+        var runs = int.Parse(Arg(args, "--runs") ?? "1");
+        Directory.CreateDirectory(dir);
+        var canDropCaches = File.Exists("/proc/sys/vm/drop_caches") && Environment.UserName == "root";
+        Console.WriteLine($"dir {dir}, {sizeMiB} MiB, {files} files, {runs} run(s), cold reads {(canDropCaches ? "with" : "WITHOUT")} dropped page cache");
+
+        var pattern = new byte[64 << 20];
+        new Random(42).NextBytes(pattern);
+        var source = Path.Combine(dir, "source.bin");
+        await WriteSourceAsync(source, pattern, sizeMiB);
+
+        for (var run = 1; run <= runs; run++)
+        {
+            Console.WriteLine($"--- run {run}");
+            var ddTarget = Path.Combine(dir, "dd.bin");
+            var ddWrite = Dd($"if={source} of={ddTarget} bs=1M conv=fsync");
+            if (canDropCaches)
+                DropCaches();
+            var ddRead = Dd($"if={ddTarget} of=/dev/null bs=1M");
+            File.Delete(ddTarget);
+
+            var volume = Path.Combine(dir, $"volume-{run}");
+            if (Directory.Exists(volume))
+                Directory.Delete(volume, recursive: true);
+            Directory.CreateDirectory(volume);
+            var options = new FileSystemOptions { MetaUrl = $"sqlite://{volume}/meta.db", StorageUrl = $"file://{volume}/objects" };
+            await FileSystem.FormatAsync(new FormatOptions { Name = "bench", MetaUrl = options.MetaUrl, StorageUrl = options.StorageUrl! });
+
+            double vfsWrite;
+            ulong ino;
+            await using (var fs = await FileSystem.OpenAsync(options))
+            {
+                var sw = Stopwatch.StartNew();
+                var (attr, handle) = (await fs.CreateAsync(Caller.Root, 1, "big.bin", 0x1A4, OpenFlags.ReadWrite)).Value;
+                ino = attr.Ino;
+                for (long off = 0; off < (long)sizeMiB << 20; off += IoSize)
+                {
+                    var at = (int)(off % pattern.Length);
+                    Check((await fs.WriteAsync(handle, off, pattern.AsMemory(at, IoSize))).Error, "write");
+                }
+                Check(await fs.FsyncAsync(handle), "fsync");
+                vfsWrite = sw.Elapsed.TotalSeconds;
+                Check(await fs.ReleaseAsync(handle), "release");
+            }
+
+            if (canDropCaches)
+                DropCaches();
+            double vfsRead;
+            await using (var fs = await FileSystem.OpenAsync(options))
+            {
+                var buffer = new byte[IoSize];
+                var sw = Stopwatch.StartNew();
+                var handle = (await fs.OpenAsync(Caller.Root, ino, OpenFlags.ReadOnly)).Value;
+                long total = 0;
+                while (true)
+                {
+                    var n = (await fs.ReadAsync(handle, total, buffer)).Value;
+                    if (n == 0)
+                        break;
+                    var at = (int)(total % pattern.Length);
+                    if (!buffer.AsSpan(0, n).SequenceEqual(pattern.AsSpan(at, n)))
+                        throw new InvalidOperationException($"read back wrong data at offset {total}");
+                    total += n;
+                }
+                vfsRead = sw.Elapsed.TotalSeconds;
+                await fs.ReleaseAsync(handle);
+                if (total != (long)sizeMiB << 20)
+                    throw new InvalidOperationException($"read {total} bytes, expected {(long)sizeMiB << 20}");
+            }
+
+            var mib = (double)sizeMiB;
+            Console.WriteLine($"{"",-28}{"seconds",10}{"MiB/s",10}{"ratio",8}");
+            Console.WriteLine($"{"dd write+fsync (disk)",-28}{ddWrite,10:F2}{mib / ddWrite,10:F0}");
+            Console.WriteLine($"{"vfs write+fsync",-28}{vfsWrite,10:F2}{mib / vfsWrite,10:F0}{ddWrite / vfsWrite,8:F2}");
+            Console.WriteLine($"{"dd cold read (disk)",-28}{ddRead,10:F2}{mib / ddRead,10:F0}");
+            Console.WriteLine($"{"vfs cold read",-28}{vfsRead,10:F2}{mib / vfsRead,10:F0}{ddRead / vfsRead,8:F2}");
+
+            await using (var fs = await FileSystem.OpenAsync(options))
+            {
+                var names = Enumerable.Range(0, files).Select(i => $"f{i:D6}").ToArray();
+                var sw = Stopwatch.StartNew();
+                foreach (var name in names)
+                {
+                    var (_, h) = (await fs.CreateAsync(Caller.Root, 1, name, 0x1A4, OpenFlags.WriteOnly | OpenFlags.Exclusive)).Value;
+                    await fs.ReleaseAsync(h);
+                }
+                var create = sw.Elapsed.TotalSeconds;
+                sw.Restart();
+                foreach (var name in names)
+                {
+                    var a = (await fs.LookupAsync(Caller.Root, 1, name)).Value;
+                    Check((await fs.GetAttrAsync(a.Ino)).Error, "getattr");
+                }
+                var stat = sw.Elapsed.TotalSeconds;
+                sw.Restart();
+                foreach (var name in names)
+                    Check(await fs.UnlinkAsync(Caller.Root, 1, name), "unlink");
+                var unlink = sw.Elapsed.TotalSeconds;
+                Console.WriteLine($"{"sqlite create (+release)",-28}{files / create,10:F0} ops/s");
+                Console.WriteLine($"{"sqlite stat (lookup+getattr)",-28}{files / stat,10:F0} ops/s");
+                Console.WriteLine($"{"sqlite unlink",-28}{files / unlink,10:F0} ops/s");
+            }
+            Directory.Delete(volume, recursive: true);
+        }
+        File.Delete(source);
+        return 0;
+    }
+
+    private static async Task WriteSourceAsync(string path, byte[] pattern, int sizeMiB)
+    {
+        await using var f = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 0);
+        for (long off = 0; off < (long)sizeMiB << 20; off += IoSize)
+            await f.WriteAsync(pattern.AsMemory((int)(off % pattern.Length), IoSize));
+    }
+
+    private static double Dd(string arguments)
+    {
+        var sw = Stopwatch.StartNew();
+        using var p = Process.Start(new ProcessStartInfo("dd", arguments) { RedirectStandardError = true })!;
+        p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+            throw new InvalidOperationException($"dd {arguments} failed with {p.ExitCode}");
+        return sw.Elapsed.TotalSeconds;
+    }
+
+    private static void DropCaches()
+    {
+        using (var sync = Process.Start("sync"))
+            sync.WaitForExit();
+        File.WriteAllText("/proc/sys/vm/drop_caches", "3");
+    }
+
+    private static void Check(Errno errno, string what)
+    {
+        if (errno != Errno.OK)
+            throw new InvalidOperationException($"{what} failed: {errno}");
+    }
+
+    private static string? Arg(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}
