@@ -71,11 +71,14 @@ public sealed class DavPath : IEquatable<DavPath>
 
     /// <summary>
     /// Parses the path part of a raw request target (no query) below <paramref name="prefix"/>. Null when the path is unsafe
-    /// (dot segments, NUL, backslash, an encoded '/', bad escapes or UTF-8) or not under the prefix.
+    /// (dot segments, NUL, backslash, an encoded '/', a fragment, bad escapes or UTF-8) or not under the prefix.
     /// </summary>
     public static DavPath? Parse(string rawPath, string prefix)
     {
-        var query = rawPath.IndexOfAny(['?', '#']);
+        // A fragment never belongs in a request target; a client that sends one means something other than the path before it.
+        if (rawPath.Contains('#'))
+            return null;
+        var query = rawPath.IndexOf('?');
         if (query >= 0)
             rawPath = rawPath[..query];
         if (rawPath.Length == 0 || rawPath[0] != '/')
