@@ -49,6 +49,7 @@ public readonly record struct CoveringLock(LockRecord Lock, ulong Ino, DavPath R
 public sealed class DavRequest
 {
     private Dictionary<DavPath, Resolved>? _resolved;
+    private Dictionary<ulong, List<LockRecord>>? _locks;
     private bool _ifParsed;
     private IfHeader? _if;
 
@@ -80,8 +81,32 @@ public sealed class DavRequest
         return resolved;
     }
 
-    /// <summary>Forgets resolutions made before the tree changed under them.</summary>
-    public void Invalidate() => _resolved?.Clear();
+    /// <summary>Forgets resolutions and locks read before the tree or its locks changed under them.</summary>
+    public void Invalidate()
+    {
+        _resolved?.Clear();
+        _locks = null;
+    }
+
+    /// <summary>
+    /// The live locks (of every kind) on an inode, from one snapshot of the volume's locks per request: a request that
+    /// looks at many inodes (a listing, a tree delete, the ancestors of a path) reads the locks once.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<LockRecord>> LocksOfAsync(ulong ino)
+    {
+        if (_locks is null)
+        {
+            var snapshot = new Dictionary<ulong, List<LockRecord>>();
+            foreach (var (lockedIno, held) in await Fs.Locks.ListLiveAsync(Ct).ConfigureAwait(false))
+            {
+                if (!snapshot.TryGetValue(lockedIno, out var list))
+                    snapshot[lockedIno] = list = [];
+                list.Add(held);
+            }
+            _locks = snapshot;
+        }
+        return _locks.TryGetValue(ino, out var found) ? found : [];
+    }
 
     private async ValueTask<Resolved> WalkAsync(DavPath path)
     {
@@ -201,11 +226,11 @@ public sealed class DavRequest
     {
         var result = new List<CoveringLock>();
         foreach (var (path, attr) in resolved.Ancestors)
-            foreach (var held in await Fs.Locks.GetLocksAsync(attr.Ino, Ct).ConfigureAwait(false))
+            foreach (var held in await LocksOfAsync(attr.Ino).ConfigureAwait(false))
                 if (held.Kind == LockKind.WebDav && held.Depth == -1)
                     result.Add(new CoveringLock(held, attr.Ino, path, true));
         if (resolved.Target is { } target)
-            foreach (var held in await Fs.Locks.GetLocksAsync(target.Ino, Ct).ConfigureAwait(false))
+            foreach (var held in await LocksOfAsync(target.Ino).ConfigureAwait(false))
                 if (held.Kind == LockKind.WebDav)
                     result.Add(new CoveringLock(held, target.Ino, resolved.Path, target.Type == FileType.Directory));
         return result;
@@ -268,7 +293,7 @@ public sealed class DavRequest
         {
             var parent = await ResolveAsync(resolved.Path.Parent).ConfigureAwait(false);
             if (parent.Target is { } p)
-                foreach (var held in await Fs.Locks.GetLocksAsync(p.Ino, Ct).ConfigureAwait(false))
+                foreach (var held in await LocksOfAsync(p.Ino).ConfigureAwait(false))
                     if (held.Kind == LockKind.WebDav && held.Depth == 0)
                         locks.Add(new CoveringLock(held, p.Ino, parent.Path, true));
         }

@@ -83,7 +83,7 @@ public static class CopyMove
         }
         // The If header was checked against the source; the destination needs only its locks' tokens.
         var destinationLocks = await r.CoveringLocksAsync(target).ConfigureAwait(false);
-        foreach (var held in await r.Fs.Locks.GetLocksAsync(parent.Ino, r.Ct).ConfigureAwait(false))
+        foreach (var held in await r.LocksOfAsync(parent.Ino).ConfigureAwait(false))
             if (held.Kind == LockKind.WebDav && held.Depth == 0)
                 destinationLocks.Add(new CoveringLock(held, parent.Ino, destination.Parent, true));
         var blocking = DavRequest.Unsatisfied(destinationLocks, r.SubmittedTokens);
@@ -117,7 +117,7 @@ public static class CopyMove
                 return;
             }
             // Locks belong to the URL they were taken on, not to the resource (RFC 4918 section 7.7).
-            foreach (var held in await r.Fs.Locks.GetLocksAsync(sourceAttr.Ino, r.Ct).ConfigureAwait(false))
+            foreach (var held in await r.LocksOfAsync(sourceAttr.Ino).ConfigureAwait(false))
                 if (held.Kind == LockKind.WebDav)
                     await r.Fs.Locks.UnlockWebDavAsync(sourceAttr.Ino, held.Token!, r.Ct).ConfigureAwait(false);
             r.Response.StatusCode = success;

@@ -69,7 +69,7 @@ public static class Delete
         DavRequest r, ulong parent, DavPath path, InodeAttr attr, List<(DavPath Path, bool Collection, int Status)> errors, bool checkMemberLocks)
     {
         var collection = attr.Type == FileType.Directory;
-        var locks = await r.Fs.Locks.GetLocksAsync(attr.Ino, r.Ct).ConfigureAwait(false);
+        var locks = await r.LocksOfAsync(attr.Ino).ConfigureAwait(false);
         var davLocks = locks.Where(l => l.Kind == LockKind.WebDav).ToList();
         if (checkMemberLocks && davLocks.Count > 0 &&
             DavRequest.Unsatisfied([.. davLocks.Select(l => new CoveringLock(l, attr.Ino, path, collection))], r.SubmittedTokens).Count > 0)

@@ -165,27 +165,46 @@ public static class GetHead
         return ranges;
     }
 
+    /// <summary>Sends [offset, offset + length) of the file, reading the next piece from the volume while the last one goes out.</summary>
     private static async Task CopyAsync(DavRequest r, FileHandle handle, long offset, long length)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(ReadBytes, Math.Max(length, 1)));
+        var size = (int)Math.Min(ReadBytes, Math.Max(length, 1));
+        var current = ArrayPool<byte>.Shared.Rent(size);
+        var next = ArrayPool<byte>.Shared.Rent(size);
+        Task<int>? pending = null;
         try
         {
-            while (length > 0)
+            pending = length > 0 ? ReadAsync(r, handle, offset, current, (int)Math.Min(size, length)) : null;
+            while (pending is not null)
             {
-                var want = (int)Math.Min(buffer.Length, length);
-                var read = await r.Fs.ReadAsync(handle, offset, buffer.AsMemory(0, want), r.Ct).ConfigureAwait(false);
-                if (!read.Ok)
-                    throw new IOException($"reading inode {handle.Ino} at {offset} failed: {read.Error}");
-                if (read.Value == 0)
-                    throw new IOException($"inode {handle.Ino} ended at {offset}, before the length announced");
-                await r.Response.Body.WriteAsync(buffer.AsMemory(0, read.Value), r.Ct).ConfigureAwait(false);
-                offset += read.Value;
-                length -= read.Value;
+                var n = await pending.ConfigureAwait(false);
+                offset += n;
+                length -= n;
+                pending = length > 0 ? ReadAsync(r, handle, offset, next, (int)Math.Min(size, length)) : null;
+                await r.Response.Body.WriteAsync(current.AsMemory(0, n), r.Ct).ConfigureAwait(false);
+                (current, next) = (next, current);
             }
+        }
+        catch when (pending is { IsCompleted: false })
+        {
+            // The buffer a read still fills must not go back to the pool before the read ends.
+            await pending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            throw;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(current);
+            ArrayPool<byte>.Shared.Return(next);
         }
+    }
+
+    private static async Task<int> ReadAsync(DavRequest r, FileHandle handle, long offset, byte[] buffer, int count)
+    {
+        var read = await r.Fs.ReadAsync(handle, offset, buffer.AsMemory(0, count), r.Ct).ConfigureAwait(false);
+        if (!read.Ok)
+            throw new IOException($"reading inode {handle.Ino} at {offset} failed: {read.Error}");
+        if (read.Value == 0)
+            throw new IOException($"inode {handle.Ino} ended at {offset}, before the length announced");
+        return read.Value;
     }
 }

@@ -226,7 +226,7 @@ public static class LockUnlock
         foreach (var (name, attr) in await Delete.ListAsync(r, dir.Ino).ConfigureAwait(false))
         {
             var child = path.Child(name);
-            foreach (var held in await r.Fs.Locks.GetLocksAsync(attr.Ino, r.Ct).ConfigureAwait(false))
+            foreach (var held in await r.LocksOfAsync(attr.Ino).ConfigureAwait(false))
                 if (held.Mode == LockMode.Exclusive || mode == LockMode.Exclusive)
                     return r.Href(child, attr.Type == FileType.Directory);
             if (attr.Type == FileType.Directory && await FindConflictBelowAsync(r, child, attr, mode).ConfigureAwait(false) is { } found)

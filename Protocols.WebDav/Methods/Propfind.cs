@@ -103,7 +103,7 @@ public static class Propfind
                 if (inherited is not null)
                 {
                     locks = [.. inherited];
-                    foreach (var held in await r.Fs.Locks.GetLocksAsync(attr.Ino, r.Ct).ConfigureAwait(false))
+                    foreach (var held in await r.LocksOfAsync(attr.Ino).ConfigureAwait(false))
                         if (held.Kind == LockKind.WebDav)
                             locks.Add(new CoveringLock(held, attr.Ino, path, attr.Type == FileType.Directory));
                 }

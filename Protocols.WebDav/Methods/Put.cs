@@ -7,14 +7,18 @@ using Microsoft.AspNetCore.Http;
 namespace Protocols.WebDav.Methods;
 
 /// <summary>
-/// PUT: streams the body into the volume. A new or replaced file is written under a temporary name in the same collection
-/// and renamed over the target only once the whole body is in, so an aborted upload leaves the previous content (or no
-/// file) behind. A file that is locked, hard-linked, or in a collection the caller may not create in is written in place
-/// instead, because replacing its inode would drop its locks, break its links, or be refused.
+/// PUT: streams the body into the volume. A file that exists is written under a temporary name in the same collection
+/// and renamed over the target only once the whole body is in, so a failed or aborted upload leaves the previous content
+/// behind; a new file that fails is removed. A file that is locked, hard-linked, or in a collection the caller may not
+/// create in is written in place instead, because replacing its inode would drop its locks, break its links, or be refused.
 /// </summary>
 public static class Put
 {
     private const string TempPrefix = ".~dav-put-";
+    /// <summary>Bytes gathered from the body before each write into the volume (the body arrives in pieces of a few KiB).</summary>
+    private const int WriteBytes = 1 << 20;
+    /// <summary>Uploads smaller than this are not checked against free space first: the check costs more than it saves.</summary>
+    private const long SpaceCheckBytes = 1 << 20;
 
     public static async Task HandleAsync(DavRequest r)
     {
@@ -43,7 +47,7 @@ public static class Put
         if (await r.CheckWriteAsync(resolved, membership: !resolved.Exists).ConfigureAwait(false) != 0)
             return;
         var expected = ExpectedLength(r.Request);
-        if (expected > 0)
+        if (expected >= SpaceCheckBytes)
         {
             var statfs = await r.Fs.StatFsAsync(r.Ct).ConfigureAwait(false);
             if (statfs.Ok && statfs.Value.AvailableBytes < expected - (resolved.Target?.Size ?? 0))
@@ -54,28 +58,30 @@ public static class Put
         }
 
         var existing = resolved.Target;
-        var inPlace = existing is not null &&
-            (existing.Nlink > 1 || existing.Type != FileType.Regular || (await r.Fs.Locks.GetLocksAsync(existing.Ino, r.Ct).ConfigureAwait(false)).Count > 0);
-        Errno result;
-        if (inPlace)
+        Result<ulong> result;
+        if (existing is null)
         {
-            result = await WriteInPlaceAsync(r, existing!, expected).ConfigureAwait(false);
+            result = await WriteNewAsync(r, parent, expected).ConfigureAwait(false);
+        }
+        else if (existing.Nlink > 1 || existing.Type != FileType.Regular || (await r.LocksOfAsync(existing.Ino).ConfigureAwait(false)).Count > 0)
+        {
+            result = await WriteInPlaceAsync(r, existing, expected).ConfigureAwait(false);
         }
         else
         {
             result = await WriteReplacingAsync(r, parent, existing, expected).ConfigureAwait(false);
-            if (result == Errno.EACCES && existing is not null)
+            if (result.Error == Errno.EACCES)
                 result = await WriteInPlaceAsync(r, existing, expected).ConfigureAwait(false);
         }
-        if (result != Errno.OK)
+        if (!result.Ok)
         {
-            r.Response.StatusCode = DavStatus.FromErrno(result);
+            r.Response.StatusCode = DavStatus.FromErrno(result.Error);
             return;
         }
         r.Invalidate();
-        var written = await r.ResolveAsync(r.Path).ConfigureAwait(false);
-        if (written.Target is { } attr)
-            GetHead.SetValidators(r.Response, attr);
+        var written = await r.Fs.GetAttrAsync(result.Value, r.Ct).ConfigureAwait(false);
+        if (written.Ok)
+            GetHead.SetValidators(r.Response, written.Value);
         r.Response.StatusCode = existing is null ? StatusCodes.Status201Created : StatusCodes.Status204NoContent;
     }
 
@@ -88,10 +94,26 @@ public static class Put
         return long.TryParse(expected, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : -1;
     }
 
-    private static async Task<Errno> WriteReplacingAsync(DavRequest r, InodeAttr parent, InodeAttr? existing, long expected)
+    /// <summary>Creates the file under its own name; if the body does not arrive whole, the file goes again.</summary>
+    private static async Task<Result<ulong>> WriteNewAsync(DavRequest r, InodeAttr parent, long expected)
+    {
+        var created = await r.Fs.CreateAsync(r.Caller, parent.Ino, r.Path.Name, r.Options.FileMode, OpenFlags.WriteOnly | OpenFlags.Create | OpenFlags.Exclusive, r.Ct).ConfigureAwait(false);
+        if (!created.Ok)
+            return created.Error;
+        var (attr, handle) = created.Value;
+        var (copied, _) = await CopyBodyAsync(r, handle, expected).ConfigureAwait(false);
+        var released = await r.Fs.ReleaseAsync(handle, CancellationToken.None).ConfigureAwait(false);
+        var error = copied != Errno.OK ? copied : released;
+        if (error == Errno.OK)
+            return attr.Ino;
+        await r.Fs.UnlinkAsync(r.Caller, parent.Ino, r.Path.Name, CancellationToken.None).ConfigureAwait(false);
+        return error;
+    }
+
+    private static async Task<Result<ulong>> WriteReplacingAsync(DavRequest r, InodeAttr parent, InodeAttr existing, long expected)
     {
         var tempName = TempPrefix + Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
-        var mode = existing is null ? r.Options.FileMode : existing.Mode & 0xFFF;
+        var mode = existing.Mode & 0xFFF;
         var created = await r.Fs.CreateAsync(r.Caller, parent.Ino, tempName, mode, OpenFlags.WriteOnly | OpenFlags.Create | OpenFlags.Exclusive, r.Ct).ConfigureAwait(false);
         if (!created.Ok)
             return created.Error;
@@ -105,13 +127,12 @@ public static class Put
                 return copied;
             if (released != Errno.OK)
                 return released;
-            if (existing is not null)
-                await CarryOverAsync(r, existing, attr).ConfigureAwait(false);
+            await CarryOverAsync(r, existing, attr).ConfigureAwait(false);
             var renamed = await r.Fs.RenameAsync(r.Caller, parent.Ino, tempName, parent.Ino, r.Path.Name, RenameFlags.None, r.Ct).ConfigureAwait(false);
             if (renamed != Errno.OK)
                 return renamed;
             done = true;
-            return Errno.OK;
+            return attr.Ino;
         }
         finally
         {
@@ -140,7 +161,7 @@ public static class Put
         }
     }
 
-    private static async Task<Errno> WriteInPlaceAsync(DavRequest r, InodeAttr existing, long expected)
+    private static async Task<Result<ulong>> WriteInPlaceAsync(DavRequest r, InodeAttr existing, long expected)
     {
         var opened = await r.Fs.OpenAsync(r.Caller, existing.Ino, OpenFlags.WriteOnly, r.Ct).ConfigureAwait(false);
         if (!opened.Ok)
@@ -152,7 +173,7 @@ public static class Put
             if (copied != Errno.OK)
                 return copied;
             var truncated = await r.Fs.SetAttrAsync(r.Caller, existing.Ino, new SetAttrRequest(SetAttrMask.Size, Size: length), r.Ct).ConfigureAwait(false);
-            return truncated.Ok ? Errno.OK : truncated.Error;
+            return truncated.Ok ? existing.Ino : truncated.Error;
         }
         finally
         {
@@ -160,35 +181,59 @@ public static class Put
         }
     }
 
-    /// <summary>Copies the request body to the file from offset 0; fails (EIO) when the body ends short of the promised length.</summary>
+    /// <summary>
+    /// Copies the request body to the file from offset 0, gathering it into large writes; fails (EINVAL) when the body ends
+    /// short of the promised length, EINTR when the client goes away.
+    /// </summary>
     private static async Task<(Errno Error, long Length)> CopyBodyAsync(DavRequest r, FileHandle handle, long expected)
     {
         var reader = r.Request.BodyReader;
+        var buffer = ArrayPool<byte>.Shared.Rent(WriteBytes);
+        var filled = 0;
         long offset = 0;
         try
         {
             while (true)
             {
                 var read = await reader.ReadAsync(r.Ct).ConfigureAwait(false);
-                var buffer = read.Buffer;
-                foreach (var segment in buffer)
+                var data = read.Buffer;
+                while (!data.IsEmpty)
                 {
-                    var written = await r.Fs.WriteAsync(handle, offset, segment, r.Ct).ConfigureAwait(false);
-                    if (!written.Ok)
+                    var take = (int)Math.Min(data.Length, buffer.Length - filled);
+                    data.Slice(0, take).CopyTo(buffer.AsSpan(filled));
+                    filled += take;
+                    data = data.Slice(take);
+                    if (filled == buffer.Length)
                     {
-                        reader.AdvanceTo(buffer.End);
-                        return (written.Error, offset);
+                        var written = await r.Fs.WriteAsync(handle, offset, buffer.AsMemory(0, filled), r.Ct).ConfigureAwait(false);
+                        if (!written.Ok)
+                        {
+                            reader.AdvanceTo(read.Buffer.End);
+                            return (written.Error, offset);
+                        }
+                        offset += filled;
+                        filled = 0;
                     }
-                    offset += segment.Length;
                 }
-                reader.AdvanceTo(buffer.End);
+                reader.AdvanceTo(read.Buffer.End);
                 if (read.IsCompleted)
                     break;
+            }
+            if (filled > 0)
+            {
+                var written = await r.Fs.WriteAsync(handle, offset, buffer.AsMemory(0, filled), r.Ct).ConfigureAwait(false);
+                if (!written.Ok)
+                    return (written.Error, offset);
+                offset += filled;
             }
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or BadHttpRequestException)
         {
             return (Errno.EINTR, offset);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
         return (expected >= 0 && offset != expected ? Errno.EINVAL : Errno.OK, offset);
     }
