@@ -53,7 +53,7 @@ public static class Propfind
         if (await r.CheckIfAsync(resolved).ConfigureAwait(false) != 0)
             return;
 
-        var wantsLocks = query.Kind == Kind.AllProp || query.Wants(DavProperties.LockDiscovery);
+        var wantsLocks = query.Kind == Kind.AllProp || (query.Kind == Kind.Prop && query.Names.Contains(DavProperties.LockDiscovery));
         StatFs? usage = null;
         if (query.Kind == Kind.Prop && (query.Wants(DavProperties.QuotaAvailable) || query.Wants(DavProperties.QuotaUsed)))
         {
