@@ -12,8 +12,11 @@ public sealed partial class LitmusTests(ITestOutputHelper output)
     {
         Skip.IfNot(File.Exists("/usr/bin/litmus"), "litmus is not installed (Debian package litmus; .ci/run installs it)");
         await using var dav = await DavServer.StartAsync();
+        // litmus leaves debug.log and child.log in its working directory.
+        var work = Directory.CreateTempSubdirectory("litmus-").FullName;
         var start = new ProcessStartInfo("/usr/bin/litmus", ["-k", dav.BaseUri.ToString()])
         {
+            WorkingDirectory = work,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             Environment = { ["TESTS"] = "basic copymove props locks http" },
@@ -24,6 +27,7 @@ public sealed partial class LitmusTests(ITestOutputHelper output)
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
         var text = await stdout + await stderr;
         output.WriteLine(text);
+        Directory.Delete(work, recursive: true);
         var summaries = Summary().Matches(text);
         Assert.Equal(5, summaries.Count);
         foreach (Match m in summaries)
