@@ -34,7 +34,7 @@ public abstract class LockManagerTestBase : IAsyncLifetime
     }
 
     /// <summary>Gives a waiting request time to reach its wait, then checks it is still waiting.</summary>
-    protected static async Task AssertStillWaitingAsync(Task<Vfs.Errno> request)
+    protected static async Task AssertStillWaitingAsync(Task<Fs.Core.Vfs.Errno> request)
     {
         await Task.Delay(150);
         Assert.False(request.IsCompleted, "the request finished instead of waiting");
