@@ -75,7 +75,7 @@ public sealed class CrossDoorTests(MountedVolume volume) : IClassFixture<Mounted
             stream.Position = 5;
             await stream.WriteAsync("XXX"u8.ToArray());
             await stream.FlushAsync();
-            Assert.Equal("from XXXmount", await ReadThroughCoreAsync(ino)); // while still open
+            Assert.Equal("from XXX mount", await ReadThroughCoreAsync(ino)); // while still open
         }
         File.Move(path, Path.Combine(volume.Path, "reverse2"));
         Assert.Equal(Errno.ENOENT, (await Fs.LookupAsync(Caller.Root, FsLimits.RootIno, "reverse")).Error);

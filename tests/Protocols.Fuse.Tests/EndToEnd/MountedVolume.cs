@@ -24,6 +24,8 @@ public sealed class MountedVolume : IAsyncLifetime
             return;
         // Tests block pool threads on syscalls into the mount whose answers are computed on pool threads.
         ThreadPool.SetMinThreads(64, 64);
+        // The unprivileged-user scenarios must be able to reach the mount point through the temp directory.
+        await CheckedAsync($"chmod 755 {_root.FullName}");
         Directory.CreateDirectory(Scratch);
         await FileSystem.FormatAsync(new FormatOptions
         {
