@@ -75,6 +75,8 @@ public sealed record RedisMetaUrl(ConfigurationOptions Options, string Prefix, s
             AsyncTimeout = 5000,
             SyncTimeout = 5000,
             ConnectRetry = 2,
+            // After a restart of Redis, reconnect within a fraction of a second rather than the default back-off's seconds.
+            ReconnectRetryPolicy = new ExponentialRetry(100, 1000),
             AllowAdmin = true,
             ClientName = "appliance",
         };

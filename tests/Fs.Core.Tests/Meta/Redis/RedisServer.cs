@@ -32,7 +32,7 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>A metadata URL on this server for the volume whose keys start with {<paramref name="prefix"/>}.</summary>
     public string Url(string prefix) => $"redis://127.0.0.1:{Port}/0?prefix={prefix}";
 
-    /// <summary>Starts a server; with <paramref name="appendOnly"/> it logs every write (fsync per second) and survives a restart.</summary>
+    /// <summary>Starts a server; with <paramref name="appendOnly"/> it logs and fsyncs every write, so a killed server loses no reply it gave.</summary>
     public static async Task<RedisServer> StartAsync(bool appendOnly = false)
     {
         var dir = Path.Combine(Path.GetTempPath(), "redis-" + Guid.NewGuid().ToString("N"));
@@ -57,7 +57,7 @@ public sealed class RedisServer : IAsyncDisposable
         foreach (var arg in new[]
                  {
                      "--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", Dir, "--save", "",
-                     "--appendonly", _appendOnly ? "yes" : "no", "--appendfsync", "everysec", "--daemonize", "no",
+                     "--appendonly", _appendOnly ? "yes" : "no", "--appendfsync", "always", "--daemonize", "no",
                  })
             start.ArgumentList.Add(arg);
         _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");
