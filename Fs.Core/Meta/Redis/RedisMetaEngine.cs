@@ -57,6 +57,9 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
 
     public string Description => _url.Display;
 
+    /// <summary>Commands this engine has sent to Redis so far (pipelined reads count one each), for benchmarks.</summary>
+    public long CommandsSent => _connection?.OperationCount ?? 0;
+
     public event Action<ulong>? LocksChanged;
 
     public event Action<ulong>? InodesChanged;
