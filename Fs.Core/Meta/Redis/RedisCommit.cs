@@ -16,8 +16,13 @@ internal sealed class RedisCommit
     private readonly Dictionary<RedisKey, int> _keyIndex = [];
     private readonly List<RedisValue> _guards = [];
     private readonly List<RedisValue> _ops = [];
+    private readonly List<Action<RedisHints>> _onCommit = [];
+    private readonly List<Action<RedisHints>> _onConflict = [];
     private int _guardCount;
     private int _opCount;
+
+    /// <summary>Whether this attempt may decide on remembered values (<see cref="RedisHints"/>) instead of reading them.</summary>
+    public bool Speculative { get; init; }
 
     /// <summary>Inodes whose attributes or entries this attempt changes; published on the invalidation channel.</summary>
     public HashSet<ulong> Touched { get; } = [];
@@ -105,6 +110,32 @@ internal sealed class RedisCommit
             foreach (var arg in args)
                 _ops.Add(arg);
             _opCount++;
+        }
+    }
+
+    /// <summary>Remembers what the commit wrote once it has succeeded.</summary>
+    public void OnCommit(Action<RedisHints> remember)
+    {
+        lock (_sync)
+            _onCommit.Add(remember);
+    }
+
+    /// <summary>Forgets a remembered value this attempt relied on, should the commit find something changed.</summary>
+    public void OnConflict(Action<RedisHints> forget)
+    {
+        lock (_sync)
+            _onConflict.Add(forget);
+    }
+
+    /// <summary>Applies the hint updates for the attempt's outcome: what it wrote after success, forgetting used hints after a conflict.</summary>
+    public void Settle(RedisHints hints, bool committed, bool wrote)
+    {
+        lock (_sync)
+        {
+            var actions = committed ? wrote ? _onCommit : null : _onConflict;
+            if (actions is not null)
+                foreach (var action in actions)
+                    action(hints);
         }
     }
 

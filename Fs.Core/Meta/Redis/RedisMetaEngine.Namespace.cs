@@ -11,7 +11,7 @@ public sealed partial class RedisMetaEngine
 {
     private readonly record struct Entry(ulong Ino, FileType Type);
 
-    private static RedisValue EncodeEntry(ulong ino, FileType type) =>
+    private static string EncodeEntry(ulong ino, FileType type) =>
         Decimal(ino) + " " + ((int)type).ToString(CultureInfo.InvariantCulture);
 
     private static Entry DecodeEntry(RedisValue value)
@@ -25,19 +25,40 @@ public sealed partial class RedisMetaEngine
         return new Entry(ino, (FileType)type);
     }
 
-    private async Task<Entry?> LoadEntryAsync(IDatabaseAsync db, RedisCommit commit, ulong parent, string name)
+    /// <summary>
+    /// Reads (or, speculating, remembers) an entry and guards it. With <paramref name="assumeAbsent"/> a speculative attempt
+    /// that remembers nothing takes the name to be free, as it is when creating.
+    /// </summary>
+    private async Task<Entry?> LoadEntryAsync(IDatabaseAsync db, RedisCommit commit, ulong parent, string name, bool assumeAbsent = false)
     {
         var key = EntriesKey(parent);
+        if (commit.Speculative)
+        {
+            if (_hints.TryEntry(parent, name, out var hinted))
+            {
+                commit.Guard("HGET", key, name, hinted);
+                commit.OnConflict(h => h.SetEntry(parent, name, null));
+                return DecodeEntry(hinted);
+            }
+            if (assumeAbsent)
+            {
+                commit.Guard("HGET", key, name, RedisValue.Null);
+                return null;
+            }
+        }
         var value = await db.HashGetAsync(key, name).ConfigureAwait(false);
         commit.Guard("HGET", key, name, value);
+        _hints.SetEntry(parent, name, (string?)value);
         return value.IsNull ? null : DecodeEntry(value);
     }
 
     private void InsertEntry(RedisCommit commit, ulong parent, string name, ulong ino, FileType type, ulong cookie)
     {
-        commit.Op("HSET", EntriesKey(parent), name, EncodeEntry(ino, type));
+        var entry = EncodeEntry(ino, type);
+        commit.Op("HSET", EntriesKey(parent), name, entry);
         commit.Op("ZADD", CookiesKey(parent), cookie, name);
         commit.Touched.Add(parent);
+        commit.OnCommit(h => h.SetEntry(parent, name, entry));
     }
 
     private void DeleteEntry(RedisCommit commit, ulong parent, string name)
@@ -45,6 +66,7 @@ public sealed partial class RedisMetaEngine
         commit.Op("HDEL", EntriesKey(parent), name);
         commit.Op("ZREM", CookiesKey(parent), name);
         commit.Touched.Add(parent);
+        commit.OnCommit(h => h.SetEntry(parent, name, null));
     }
 
     private async Task<bool> HasEntriesAsync(IDatabaseAsync db, RedisCommit commit, ulong dir)
@@ -165,7 +187,7 @@ public sealed partial class RedisMetaEngine
     {
         // Pipelined: the directory, the name and (with an inode limit) the usage counter in one round trip.
         var dirRead = RequireDirectoryAsync(db, c, parent);
-        var entryRead = LoadEntryAsync(db, c, parent, name);
+        var entryRead = LoadEntryAsync(db, c, parent, name, assumeAbsent: true);
         var usedRead = _inodeLimit > 0 ? db.HashGetAsync(CountersKey, "used_inodes") : null;
         var dir = await dirRead.ConfigureAwait(false);
         var entry = await entryRead.ConfigureAwait(false);
@@ -302,7 +324,7 @@ public sealed partial class RedisMetaEngine
         {
             var attrRead = RequireInodeAsync(db, c, ino);
             var dirRead = LoadInodeAsync(db, c, newParent);
-            var entryRead = NameRules.IsDot(newName) ? Task.FromResult<Entry?>(null) : LoadEntryAsync(db, c, newParent, newName);
+            var entryRead = NameRules.IsDot(newName) ? Task.FromResult<Entry?>(null) : LoadEntryAsync(db, c, newParent, newName, assumeAbsent: true);
             var attr = await attrRead.ConfigureAwait(false);
             if (attr.Type == FileType.Directory)
                 return Errno.EPERM;

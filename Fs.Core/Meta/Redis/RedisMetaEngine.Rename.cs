@@ -31,7 +31,7 @@ public sealed partial class RedisMetaEngine
         var srcDirRead = RequireDirectoryAsync(db, c, parent);
         var dstDirRead = newParent == parent ? srcDirRead : RequireDirectoryAsync(db, c, newParent);
         var srcRead = LoadEntryAsync(db, c, parent, name);
-        var dstRead = LoadEntryAsync(db, c, newParent, newName);
+        var dstRead = LoadEntryAsync(db, c, newParent, newName, assumeAbsent: (flags & RenameFlags.Exchange) == 0);
         var srcDir = await srcDirRead.ConfigureAwait(false);
         var dstDir = await dstDirRead.ConfigureAwait(false);
         if (!PermissionRules.Allows(caller, srcDir, AccessMode.Execute) || !PermissionRules.Allows(caller, dstDir, AccessMode.Execute))

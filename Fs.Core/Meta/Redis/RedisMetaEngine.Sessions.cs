@@ -100,18 +100,17 @@ public sealed partial class RedisMetaEngine
                 StoreLocks(c, (ulong)locked[i], kept);
         }
 
-        var inos = open.Select(m => (ulong)m).ToArray();
-        var openers = await Task.WhenAll(inos.Select(ino => OpenerCountAsync(db, c, ino))).ConfigureAwait(false);
         var deleted = 0;
-        for (var i = 0; i < inos.Length; i++)
+        foreach (var ino in open.Select(m => (ulong)m))
         {
-            c.Op("HDEL", OpenKey(inos[i]), session);
-            if (await DeleteIfUnreferencedAsync(db, c, inos[i], openers[i] - 1).ConfigureAwait(false))
+            c.Op("HDEL", OpenKey(ino), session);
+            if (await DeleteIfUnreferencedAsync(db, c, ino, leaving: 1).ConfigureAwait(false))
                 deleted++;
         }
         c.Op("DEL", SessionOpenKey(session));
         c.Op("DEL", SessionKey(session));
         c.Op("ZREM", SessionsKey, session);
+        c.OnCommit(h => h.ForgetSession(session));
         return deleted;
     }
 
@@ -130,6 +129,7 @@ public sealed partial class RedisMetaEngine
                 return err;
             c.Op("HINCRBY", OpenKey(ino), session, 1);
             c.Op("SADD", SessionOpenKey(session), ino);
+            c.OnCommit(h => h.SetOpens(session, ino, h.Opens(session, ino) + 1));
             return attr;
         }, ct).ConfigureAwait(false);
     }
@@ -139,45 +139,53 @@ public sealed partial class RedisMetaEngine
         await MutateAsync<bool>(async (db, c) =>
         {
             var key = OpenKey(ino);
-            var countRead = db.HashGetAsync(key, session);
-            var openersRead = OpenerCountAsync(db, c, ino);
-            var count = await countRead.ConfigureAwait(false);
+            // This session's own count is known from its own opens and closes; another appliance can only have removed it
+            // (closing this session as stale), which the guard catches.
+            RedisValue count = _hints.Opens(session, ino);
+            if (c.Speculative && (long)count > 0)
+                c.OnConflict(h => h.SetOpens(session, ino, 0));
+            else
+                count = await db.HashGetAsync(key, session).ConfigureAwait(false);
             c.Guard("HGET", key, session, count);
-            var openers = await openersRead.ConfigureAwait(false);
             if (count.IsNull)
                 return false;
             if ((long)count > 1)
             {
                 c.Op("HINCRBY", key, session, -1);
+                c.OnCommit(h => h.SetOpens(session, ino, (long)count - 1));
                 return false;
             }
             c.Op("HDEL", key, session);
             c.Op("SREM", SessionOpenKey(session), ino);
-            return await DeleteIfUnreferencedAsync(db, c, ino, openers - 1).ConfigureAwait(false);
+            c.OnCommit(h => h.SetOpens(session, ino, 0));
+            return await DeleteIfUnreferencedAsync(db, c, ino, leaving: 1).ConfigureAwait(false);
         }, ct).ConfigureAwait(false);
     }
 
-    /// <summary>How many sessions have the inode open, guarded.</summary>
+    /// <summary>How many sessions have the inode open, guarded; a speculative attempt takes it to be none.</summary>
     private async Task<long> OpenerCountAsync(IDatabaseAsync db, RedisCommit c, ulong ino)
     {
         var key = OpenKey(ino);
-        var count = await db.HashLengthAsync(key).ConfigureAwait(false);
+        var count = c.Speculative ? 0 : await db.HashLengthAsync(key).ConfigureAwait(false);
         c.Guard("HLEN", key, RedisValue.Null, count.ToString(CultureInfo.InvariantCulture));
         return count;
     }
 
     /// <summary>
-    /// Deletes an inode that has no names left once no session has it open (<paramref name="openersLeft"/> after this
-    /// commit); true when it went.
+    /// Deletes an inode that has no names left once no session has it open, this commit taking away
+    /// <paramref name="leaving"/> of its openers; true when it went. A speculative attempt takes the inode to be named.
     /// </summary>
-    private async Task<bool> DeleteIfUnreferencedAsync(IDatabaseAsync db, RedisCommit c, ulong ino, long openersLeft)
+    private async Task<bool> DeleteIfUnreferencedAsync(IDatabaseAsync db, RedisCommit c, ulong ino, int leaving)
     {
-        var pendingRead = db.HashExistsAsync(DeletedKey, ino);
-        var attrRead = LoadInodeAsync(db, c, ino);
-        var pending = await pendingRead.ConfigureAwait(false);
+        var pending = !c.Speculative && await db.HashExistsAsync(DeletedKey, ino).ConfigureAwait(false);
         c.Guard("HEXISTS", DeletedKey, ino, pending ? "1" : "0");
+        if (!pending)
+            return false;
+        var openersRead = OpenerCountAsync(db, c, ino);
+        var attrRead = LoadInodeAsync(db, c, ino);
+        var openers = await openersRead.ConfigureAwait(false);
         var attr = await attrRead.ConfigureAwait(false);
-        if (!pending || openersLeft > 0)
+        if (openers - leaving > 0)
             return false;
         if (attr is null || attr.Nlink > 0)
         {
@@ -233,6 +241,7 @@ public sealed partial class RedisMetaEngine
         c.Op("HDEL", DeletedKey, ino);
         c.Op("DEL", InodeKey(ino));
         c.Touched.Add(ino);
+        c.OnCommit(h => h.SetInode(ino, null));
         AddCounter(c, "used_inodes", -1);
     }
 }

@@ -40,6 +40,7 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
     private readonly IdRange _inodeIds = new("next_inode");
     private readonly IdRange _cookies = new("next_cookie");
     private readonly IdRange _sliceIds = new("next_slice");
+    private readonly RedisHints _hints = new();
     private ConnectionMultiplexer? _connection;
     private IDatabase? _db;
     private long _inodeLimit;
@@ -119,7 +120,7 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
                         $"The metadata at {Description} has schema version {stored}, newer than this appliance supports ({SchemaVersion}). Upgrade the appliance.");
                 var subscriber = connection.GetSubscriber();
                 await subscriber.SubscribeAsync(_lockChannel, (_, message) => Deliver(message, LocksChanged)).ConfigureAwait(false);
-                await subscriber.SubscribeAsync(_inodeChannel, (_, message) => Deliver(message, InodesChanged)).ConfigureAwait(false);
+                await subscriber.SubscribeAsync(_inodeChannel, (_, message) => Deliver(message, InodesChanged, _hints.Forget)).ConfigureAwait(false);
                 _connection = connection;
                 _db = db;
                 return db;
@@ -137,14 +138,17 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
     }
 
     /// <summary>Raises a notice of another appliance's change; our own notices carry our origin and are skipped.</summary>
-    private void Deliver(RedisValue message, Action<ulong>? handler)
+    private void Deliver(RedisValue message, Action<ulong>? handler, Action<ulong>? forget = null)
     {
-        if (handler is null)
+        if (handler is null && forget is null)
             return;
         var text = (string?)message;
         var space = text?.IndexOf(' ') ?? -1;
         if (space <= 0 || text!.AsSpan(space + 1).SequenceEqual(_origin)
             || !ulong.TryParse(text.AsSpan(0, space), NumberStyles.None, CultureInfo.InvariantCulture, out var ino))
+            return;
+        forget?.Invoke(ino);
+        if (handler is null)
             return;
         try
         {
@@ -161,7 +165,8 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
     /// <summary>
     /// Runs <paramref name="operation"/> until its commit finds everything it read unchanged, at most
     /// <see cref="MaxAttempts"/> times. An errno outcome (thrown as <see cref="FsException"/> or returned) commits nothing,
-    /// but is confirmed the same way, since the reads behind it were not one snapshot.
+    /// but is confirmed the same way, since the reads behind it were not one snapshot. The first attempt is speculative:
+    /// it decides on remembered values (<see cref="RedisHints"/>) where it has them, so the common case is one round trip.
     /// </summary>
     private async ValueTask<Result<T>> MutateAsync<T>(Func<IDatabaseAsync, RedisCommit, Task<Result<T>>> operation, CancellationToken ct)
     {
@@ -169,7 +174,7 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             ct.ThrowIfCancellationRequested();
-            var commit = new RedisCommit();
+            var commit = new RedisCommit { Speculative = attempt == 0 };
             Result<T> result;
             try
             {
@@ -179,9 +184,11 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
             {
                 result = e.Errno;
             }
-            var done = result.Ok && commit.HasWrites
+            var write = result.Ok && commit.HasWrites;
+            var done = write
                 ? await commit.ExecuteAsync(db, _inodeChannel, _lockChannel, _origin).ConfigureAwait(false)
                 : await commit.ValidateAsync(db).ConfigureAwait(false);
+            commit.Settle(_hints, done, write);
             if (done)
                 return result;
             await BackOffAsync(attempt, ct).ConfigureAwait(false);
@@ -291,12 +298,19 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
     private static InodeAttr? DecodeInode(ulong ino, RedisValue value) =>
         value.IsNull ? null : DecodeInode(ino, ((ReadOnlyMemory<byte>)value).Span);
 
-    /// <summary>Reads an inode and guards it: the commit fails if it changes or appears meanwhile.</summary>
+    /// <summary>Reads (or, speculating, remembers) an inode and guards it: the commit fails if it changes or appears meanwhile.</summary>
     private async Task<InodeAttr?> LoadInodeAsync(IDatabaseAsync db, RedisCommit commit, ulong ino)
     {
         var key = InodeKey(ino);
+        if (commit.Speculative && _hints.TryInode(ino, out var hinted))
+        {
+            commit.Guard("GET", key, RedisValue.Null, hinted);
+            commit.OnConflict(h => h.SetInode(ino, null));
+            return DecodeInode(ino, hinted);
+        }
         var value = await db.StringGetAsync(key).ConfigureAwait(false);
         commit.Guard("GET", key, RedisValue.Null, value);
+        _hints.SetInode(ino, value.IsNull ? null : (byte[])value!);
         return DecodeInode(ino, value);
     }
 
@@ -312,8 +326,10 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
     /// <summary>Writes an inode's attributes (new or changed) and announces the change to other appliances.</summary>
     private void StoreInode(RedisCommit commit, InodeAttr attr)
     {
-        commit.Op("SET", InodeKey(attr.Ino), EncodeInode(attr));
+        var bytes = EncodeInode(attr);
+        commit.Op("SET", InodeKey(attr.Ino), bytes);
         commit.Touched.Add(attr.Ino);
+        commit.OnCommit(h => h.SetInode(attr.Ino, bytes));
     }
 
     private void AddCounter(RedisCommit commit, string name, long delta)
