@@ -58,9 +58,6 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
 
     public string Description => _url.Display;
 
-    /// <summary>Commands this engine has sent to Redis on its command connection so far (pipelined reads count one each), for benchmarks.</summary>
-    public long CommandsSent => _connection?.GetCounters().Interactive.OperationCount ?? 0;
-
     public event Action<ulong>? LocksChanged;
 
     public event Action<ulong>? InodesChanged;
