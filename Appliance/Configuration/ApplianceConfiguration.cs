@@ -31,6 +31,7 @@ public static class SettingKeys
     public const string EncryptKey = "EncryptKey";
     public const string LogLevel = "LogLevel";
     public const string LogFile = "LogFile";
+    public const string Admin = "Admin";
 }
 
 /// <summary>One view over flags and configuration: a flag that was given wins, otherwise the configured value, otherwise null.</summary>
