@@ -12,7 +12,10 @@ public sealed record AdminEndpoint(IPEndPoint? Endpoint, bool Given)
 
     public static readonly IPEndPoint DefaultEndpoint = new(IPAddress.Loopback, DefaultPort);
 
-    /// <summary>Parses <c>off</c>, <c>ADDR:PORT</c> (e.g. 0.0.0.0:9567, [::1]:9567) or nothing (the default, 127.0.0.1:9567).</summary>
+    /// <summary>
+    /// Parses <c>off</c>, <c>ADDR:PORT</c> (e.g. 0.0.0.0:9567, [::1]:9567; port 0 takes any free port, which the
+    /// "admin endpoint on" log line then names) or nothing (the default, 127.0.0.1:9567).
+    /// </summary>
     public static AdminEndpoint Parse(string? text)
     {
         if (string.IsNullOrWhiteSpace(text))
@@ -20,7 +23,7 @@ public sealed record AdminEndpoint(IPEndPoint? Endpoint, bool Given)
         text = text.Trim();
         if (text.Equals("off", StringComparison.OrdinalIgnoreCase))
             return new AdminEndpoint(null, Given: true);
-        if (IPEndPoint.TryParse(text, out var endpoint) && endpoint.Port != 0 && HasPort(text))
+        if (IPEndPoint.TryParse(text, out var endpoint) && HasPort(text))
             return new AdminEndpoint(endpoint, Given: true);
         throw new InvalidSettingException($"{SettingKeys.Admin}: '{text}' is not ADDR:PORT (e.g. 127.0.0.1:9567, 0.0.0.0:9567, [::]:9567) or off");
     }

@@ -21,8 +21,7 @@ namespace Appliance.Admin;
 /// <summary>
 /// The admin HTTP endpoint of <c>serve</c>, on Kestrel: <c>GET /metrics</c> (Prometheus text format), <c>GET /healthz</c>
 /// (200 when the metadata engine answers, 503 otherwise), <c>GET /loglevel</c> and <c>POST /loglevel?level=debug</c>
-/// (the log level, changed without a restart). Started before the volume, so probes get 503 rather than no answer
-/// while it opens.
+/// (the log level, changed without a restart). Started right after the volume is open and stopped before it closes.
 /// </summary>
 public sealed partial class AdminServer : IHostedService, IAsyncDisposable
 {

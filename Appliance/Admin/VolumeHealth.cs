@@ -20,6 +20,7 @@ public sealed class VolumeHealth(Func<IMetaEngine?> engine, TimeSpan timeout)
     {
         if (engine() is not { } meta)
             return new HealthReport(false, "the volume is not open");
+        var description = meta.Description;
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
         limit.CancelAfter(timeout);
         try
@@ -29,16 +30,16 @@ public sealed class VolumeHealth(Func<IMetaEngine?> engine, TimeSpan timeout)
             var root = await Task.Run(() => meta.GetAttrAsync(FsLimits.RootIno, limit.Token).AsTask(), limit.Token)
                 .WaitAsync(limit.Token).ConfigureAwait(false);
             return root.Ok
-                ? new HealthReport(true, $"ok: {meta.Description} answers")
-                : new HealthReport(false, $"{meta.Description} answered {root.Error} for the root directory");
+                ? new HealthReport(true, $"ok: {description} answers")
+                : new HealthReport(false, $"{description} answered {root.Error} for the root directory");
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            return new HealthReport(false, $"{meta.Description} did not answer within {timeout.TotalSeconds:0.###} s");
+            return new HealthReport(false, $"{description} did not answer within {timeout.TotalSeconds:0.###} s");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            return new HealthReport(false, $"{meta.Description} failed: {e.Message}");
+            return new HealthReport(false, $"{description} failed: {e.Message}");
         }
     }
 }

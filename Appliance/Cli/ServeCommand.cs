@@ -57,7 +57,7 @@ internal static class ServeCommand
     }
 
     /// <summary>
-    /// The generic host: the admin endpoint (unless off), the volume, then the doors (each a hosted service depending on
+    /// The generic host: the volume, the admin endpoint (unless off), then the doors (each a hosted service depending on
     /// <see cref="VolumeService"/>), then the ready line.
     /// </summary>
     private static IHost BuildHost(CommandContext context, VolumeServiceOptions volume, AdminEndpoint admin, MetricsRegistry registry)
@@ -75,6 +75,8 @@ internal static class ServeCommand
         builder.Services.AddSingleton(volume);
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton<VolumeService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<VolumeService>());
+        // After the volume, so a volume that cannot be opened fails the command before anything listens.
         if (admin.Endpoint is not null)
         {
             builder.Services.AddSingleton(admin);
@@ -84,7 +86,6 @@ internal static class ServeCommand
             builder.Services.AddSingleton<AdminServer>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<AdminServer>());
         }
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<VolumeService>());
         // Doors are registered here, between the volume and the announcement, so they start after the one and before the other.
         builder.Services.AddHostedService<ReadyAnnouncement>();
         return builder.Build();
