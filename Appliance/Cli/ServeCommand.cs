@@ -25,11 +25,13 @@ internal static class ServeCommand
             Description = $"Admin HTTP endpoint (/metrics, /healthz, /loglevel), or off [default: 127.0.0.1:{AdminEndpoint.DefaultPort}]",
             HelpName = "ADDR:PORT|off",
         };
+        var webdav = new WebDavFlags();
 
         var command = new Command("serve", "Serve the volume (formatting it first when it is new)")
         {
             cacheDir, cacheSize, memoryCache, encryptKey, admin,
         };
+        webdav.AddTo(command);
         command.SetAction((parse, ct) => CommandContext.RunAsync(parse, globals, async (context, token) =>
         {
             var location = context.ResolveLocation(parse.GetValue(cacheDir));
@@ -49,7 +51,8 @@ internal static class ServeCommand
             };
 
             // RunAsync disposes the host (asynchronously, as VolumeService needs) whether it stops cleanly or fails to start.
-            var host = BuildHost(context, new VolumeServiceOptions(location, fileSystem, FormatCommand.DefaultName), adminEndpoint, metrics.Registry);
+            var host = BuildHost(context, new VolumeServiceOptions(location, fileSystem, FormatCommand.DefaultName),
+                webdav.Read(parse, context.WorkingDirectory), adminEndpoint, metrics.Registry);
             await host.RunAsync(token).ConfigureAwait(false);
             return ExitCodes.Ok;
         }, ct));
@@ -60,7 +63,8 @@ internal static class ServeCommand
     /// The generic host: the volume, the admin endpoint (unless off), then the doors (each a hosted service depending on
     /// <see cref="VolumeService"/>), then the ready line.
     /// </summary>
-    private static IHost BuildHost(CommandContext context, VolumeServiceOptions volume, AdminEndpoint admin, MetricsRegistry registry)
+    private static IHost BuildHost(
+        CommandContext context, VolumeServiceOptions volume, Protocols.WebDav.WebDavOptions? webdav, AdminEndpoint admin, MetricsRegistry registry)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -87,6 +91,13 @@ internal static class ServeCommand
             builder.Services.AddHostedService(sp => sp.GetRequiredService<AdminServer>());
         }
         // Doors are registered here, between the volume and the announcement, so they start after the one and before the other.
+        if (webdav is not null)
+        {
+            builder.Services.AddSingleton(webdav);
+            builder.Services.AddSingleton<WebDavService>();
+            builder.Services.AddSingleton<IDoor>(sp => sp.GetRequiredService<WebDavService>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<WebDavService>());
+        }
         builder.Services.AddHostedService<ReadyAnnouncement>();
         return builder.Build();
     }

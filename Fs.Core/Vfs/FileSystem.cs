@@ -180,8 +180,13 @@ public sealed partial class FileSystem : IAsyncDisposable
             if (format.Encrypted && options.EncryptKeyFile is null)
                 throw new VolumeException($"volume '{format.Name}' is encrypted; give its key file (--encrypt-key)");
             var codec = BlockCodec.ForVolume(format, options.EncryptKeyFile is null ? null : BlockCodec.LoadKey(options.EncryptKeyFile));
-            store = new InstrumentedObjectStore(ObjectStores.Open(options.StorageUrl ?? format.Storage), metrics);
-            var cache = new BlockCache(store, codec, BlockCacheOptions.From(options), loggerFactory.CreateLogger<BlockCache>());
+            var opened = ObjectStores.Open(options.StorageUrl ?? format.Storage);
+            store = new InstrumentedObjectStore(opened, metrics);
+            var cacheOptions = BlockCacheOptions.From(options);
+            // A disk tier in front of a local directory would only copy blocks from one local disk to another.
+            if (opened is LocalDirectoryStore)
+                cacheOptions = cacheOptions with { DiskDir = null };
+            var cache = new BlockCache(store, codec, cacheOptions, loggerFactory.CreateLogger<BlockCache>());
             var session = await meta.RegisterSessionAsync(Environment.MachineName, Environment.ProcessId,
                 typeof(FileSystem).Assembly.GetName().Version?.ToString() ?? "0", options.SessionDoors, ct).ConfigureAwait(false);
             return new FileSystem(options, format, meta, store, codec, cache, session, metrics, loggerFactory);
