@@ -46,6 +46,8 @@ public sealed class InstrumentedObjectStore(IObjectStore inner, FileSystemMetric
 
     public Task DeleteAsync(string key, CancellationToken ct) => Measure("delete", () => inner.DeleteAsync(key, ct));
 
+    public Task SyncAsync(CancellationToken ct) => Measure("sync", () => inner.SyncAsync(ct));
+
     public async Task<long?> HeadAsync(string key, CancellationToken ct)
     {
         long? size = null;
