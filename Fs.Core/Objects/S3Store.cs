@@ -116,6 +116,12 @@ public sealed class S3Store : IObjectStore
                 // torn by an overwrite on a server whose writes are not atomic (s3rver): another read gets it whole.
                 throw new IOException($"{_location.NameOf(key)}: the body did not match its ETag", e);
             }
+            catch (ArgumentException e)
+            {
+                // The key was checked before the request, so this is the SDK failing to parse the answer, e.g. a
+                // truncated ETag from a server caught mid-overwrite: a malformed response, worth another read.
+                throw new IOException($"{_location.NameOf(key)}: malformed response: {e.Message}", e);
+            }
         }, ct);
     }
 
