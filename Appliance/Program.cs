@@ -1,6 +1,22 @@
+using System.Runtime.InteropServices;
+using Appliance.Cli;
+
 namespace Appliance;
 
 public static class Program
 {
-    public static int Main(string[] args) => 0;
+    public static async Task<int> Main(string[] args)
+    {
+        using var stop = new CancellationTokenSource();
+        // SIGINT/SIGTERM cancel the running command; a command then finishes its work (serve flushes and closes the volume).
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+        return await ApplianceCli.RunAsync(args, Console.Out, Console.Error, stop.Token);
+
+        void Cancel(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+    }
 }

@@ -3,7 +3,7 @@ using Fs.Core.Meta;
 
 namespace Fs.Core.Chunks;
 
-/// <summary>Arithmetic of the data layout: files cut into 64 MiB chunks, slices stored as blocks of the volume's block size.</summary>
+/// <summary>Arithmetic of the data layout: files cut into 64 MiB chunks, slices stored as blocks of the volume's block size. Shared by every metadata engine.</summary>
 public readonly record struct ChunkLayout(int BlockSize)
 {
     public const int ChunkSize = VolumeFormat.ChunkSize;
@@ -25,5 +25,34 @@ public readonly record struct ChunkLayout(int BlockSize)
         var count = BlockCount(sliceSize);
         for (var i = 0; i < count; i++)
             yield return Block(sliceId, sliceSize, i);
+    }
+
+    /// <summary>Bytes a file of this length counts against the volume's usage (rounded up to 4 KiB, as statfs blocks are).</summary>
+    public static long Usage(long size) => (size + 4095) & ~4095L;
+
+    /// <summary>Splits the byte range [offset, offset + length) into its per-chunk pieces.</summary>
+    public static IEnumerable<(uint Index, uint Pos, uint Length)> Split(long offset, long length)
+    {
+        var end = offset + length;
+        while (offset < end)
+        {
+            var index = offset / ChunkSize;
+            var pos = offset % ChunkSize;
+            var n = Math.Min(end - offset, ChunkSize - pos);
+            yield return ((uint)index, (uint)pos, (uint)n);
+            offset += n;
+        }
+    }
+
+    /// <summary>
+    /// The hole to append to the chunk a truncation ends in, so data past <paramref name="newEndInChunk"/> cannot reappear
+    /// when the file grows again; null when no slice reaches past it.
+    /// </summary>
+    public static Slice? TruncationHole(IReadOnlyList<Slice> slices, uint newEndInChunk)
+    {
+        uint maxEnd = 0;
+        foreach (var s in slices)
+            maxEnd = Math.Max(maxEnd, s.End);
+        return maxEnd > newEndInChunk ? Slice.Hole(newEndInChunk, maxEnd - newEndInChunk) : null;
     }
 }

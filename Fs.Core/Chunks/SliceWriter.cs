@@ -128,10 +128,20 @@ internal sealed class SliceWriter
         var buffer = _buffers[index];
         if (buffer is not null && buffer.Length >= needed)
             return buffer;
-        var size = Math.Max(MinBufferBytes, buffer?.Length ?? 0);
-        while (size < needed)
-            size *= 2;
-        size = Math.Min(size, _layout.BlockSize);
+        // A slice that has already filled a block is being written sequentially: give later blocks their full size at
+        // once instead of growing them step by step. Small random writes keep small buffers.
+        int size;
+        if (index > 0)
+        {
+            size = _layout.BlockSize;
+        }
+        else
+        {
+            size = Math.Max(MinBufferBytes, buffer?.Length ?? 0);
+            while (size < needed)
+                size *= 2;
+            size = Math.Min(size, _layout.BlockSize);
+        }
         var grown = new byte[size];
         if (buffer is not null)
             buffer.CopyTo(grown, 0);

@@ -17,7 +17,7 @@ public interface IMetaEngine : IAsyncDisposable
     /// <summary>The stored format, or null when the volume is not formatted yet.</summary>
     ValueTask<VolumeFormat?> LoadFormatAsync(CancellationToken ct);
 
-    /// <summary>Formats an empty volume: stores the format and creates the root directory (inode 1, mode 0777 | sticky off, owned by root). Fails with EEXIST when already formatted.</summary>
+    /// <summary>Formats an empty volume: stores the format and creates the root directory (inode 1, mode 0777, owned by root 0:0). Fails with EEXIST when already formatted.</summary>
     ValueTask<Errno> FormatAsync(VolumeFormat format, CancellationToken ct);
 
     /// <summary>Replaces the settings that may change after format (trash days, capacity, inode limit).</summary>

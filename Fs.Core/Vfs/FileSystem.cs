@@ -109,8 +109,7 @@ public sealed partial class FileSystem : IAsyncDisposable
     {
         if (options.BlockSize < 4096 || options.BlockSize > 64 << 20 || (options.BlockSize & (options.BlockSize - 1)) != 0)
             throw new VolumeException($"block size must be a power of two between 4 KiB and 64 MiB, not {options.BlockSize}");
-        if (options.Compression is not ("none" or "lz4" or "zstd"))
-            throw new VolumeException($"unknown compression '{options.Compression}' (supported: none, lz4, zstd)");
+        var compression = BlockCompressions.Parse(options.Compression);
         if (options.TrashDays < 0)
             throw new VolumeException("trash days cannot be negative");
         string? fingerprint = null;
@@ -129,7 +128,7 @@ public sealed partial class FileSystem : IAsyncDisposable
             Uuid = Guid.NewGuid(),
             Storage = options.StorageUrl,
             BlockSize = options.BlockSize,
-            Compression = options.Compression,
+            Compression = compression.Name(),
             Encrypted = fingerprint is not null,
             KeyFingerprint = fingerprint,
             TrashDays = options.TrashDays,
@@ -154,25 +153,11 @@ public sealed partial class FileSystem : IAsyncDisposable
         {
             var format = await meta.LoadFormatAsync(ct).ConfigureAwait(false)
                 ?? throw new VolumeException($"{meta.Description} holds no volume; run `appliance format` first");
-            byte[]? key = null;
-            if (format.Encrypted)
-            {
-                if (options.EncryptKeyFile is null)
-                    throw new VolumeException($"volume '{format.Name}' is encrypted; give its key file (--encrypt-key)");
-                key = BlockCodec.LoadKey(options.EncryptKeyFile);
-                if (BlockCodec.KeyFingerprint(key) != format.KeyFingerprint)
-                    throw new VolumeException($"the key in {options.EncryptKeyFile} is not the key volume '{format.Name}' was formatted with");
-            }
+            if (format.Encrypted && options.EncryptKeyFile is null)
+                throw new VolumeException($"volume '{format.Name}' is encrypted; give its key file (--encrypt-key)");
+            var codec = BlockCodec.ForVolume(format, options.EncryptKeyFile is null ? null : BlockCodec.LoadKey(options.EncryptKeyFile));
             store = ObjectStores.Open(options.StorageUrl ?? format.Storage);
-            var codec = new BlockCodec(BlockCodec.ParseCompression(format.Compression), key);
-            var cache = new BlockCache(store, codec, new BlockCacheOptions
-            {
-                MemoryBytes = options.MemoryCacheBytes,
-                DiskDirectory = options.CacheDir,
-                DiskBytes = options.DiskCacheBytes,
-                MinFreeRatio = options.DiskCacheMinFreeRatio,
-                UploadConcurrency = options.UploadConcurrency,
-            }, loggerFactory.CreateLogger<BlockCache>());
+            var cache = new BlockCache(store, codec, BlockCacheOptions.From(options), loggerFactory.CreateLogger<BlockCache>());
             var session = await meta.RegisterSessionAsync(Environment.MachineName, Environment.ProcessId,
                 typeof(FileSystem).Assembly.GetName().Version?.ToString() ?? "0", options.SessionDoors, ct).ConfigureAwait(false);
             return new FileSystem(options, format, meta, store, codec, cache, session, loggerFactory);

@@ -1,0 +1,69 @@
+using System.CommandLine;
+using Appliance.Configuration;
+using Appliance.Hosting;
+using Fs.Core.Vfs;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serilog;
+
+namespace Appliance.Cli;
+
+/// <summary><c>appliance serve</c>: formats the volume if it is new, opens it, and serves it until SIGINT/SIGTERM.</summary>
+internal static class ServeCommand
+{
+    public static Command Create(GlobalOptions globals)
+    {
+        var cacheDir = new Option<string?>("--cache-dir") { Description = "Disk block cache directory [default: DATA/cache]", HelpName = "DIR" };
+        var cacheSize = GlobalOptions.Size("--cache-size", "Disk block cache limit [default: 10G]");
+        var memoryCache = GlobalOptions.Size("--memory-cache", "Memory block cache limit [default: 256M]");
+        var encryptKey = new Option<string?>("--encrypt-key") { Description = "Key file of an encrypted volume", HelpName = "FILE" };
+
+        var command = new Command("serve", "Serve the volume (formatting it first when it is new)")
+        {
+            cacheDir, cacheSize, memoryCache, encryptKey,
+        };
+        command.SetAction((parse, ct) => CommandContext.RunAsync(parse, globals, async (context, token) =>
+        {
+            var location = context.ResolveLocation(parse.GetValue(cacheDir));
+            var defaults = new FileSystemOptions { MetaUrl = location.MetaUrl };
+            var fileSystem = defaults with
+            {
+                StorageUrl = location.StorageGiven ? location.StorageUrl : null,
+                CacheDir = location.CacheDirectory,
+                DiskCacheBytes = context.Settings.GetSize(parse.GetValue(cacheSize), SettingKeys.CacheSize) ?? defaults.DiskCacheBytes,
+                MemoryCacheBytes = context.Settings.GetSize(parse.GetValue(memoryCache), SettingKeys.MemoryCache) ?? defaults.MemoryCacheBytes,
+                EncryptKeyFile = context.Settings.Get(parse.GetValue(encryptKey), SettingKeys.EncryptKey) is { } key
+                    ? Path.GetFullPath(key, context.WorkingDirectory)
+                    : null,
+            };
+
+            // RunAsync disposes the host (asynchronously, as VolumeService needs) whether it stops cleanly or fails to start.
+            var host = BuildHost(context, new VolumeServiceOptions(location, fileSystem, FormatCommand.DefaultName));
+            await host.RunAsync(token).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }, ct));
+        return command;
+    }
+
+    /// <summary>The generic host: the volume first, then the doors (each a hosted service depending on <see cref="VolumeService"/>), then the ready line.</summary>
+    private static IHost BuildHost(CommandContext context, VolumeServiceOptions volume)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            // Configuration and logging are already built the CLI's way (flags over APPLIANCE_* over appsettings.json).
+            DisableDefaults = true,
+            ApplicationName = "appliance",
+            ContentRootPath = context.WorkingDirectory,
+        });
+        builder.Configuration.AddConfiguration(context.Settings.Configuration);
+        builder.Services.AddSerilog(context.Logger, dispose: false);
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        builder.Services.AddSingleton(volume);
+        builder.Services.AddSingleton<VolumeService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<VolumeService>());
+        // Doors are registered here, between the volume and the announcement, so they start after the one and before the other.
+        builder.Services.AddHostedService<ReadyAnnouncement>();
+        return builder.Build();
+    }
+}

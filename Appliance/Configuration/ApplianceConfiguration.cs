@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Configuration;
+
+namespace Appliance.Configuration;
+
+/// <summary>
+/// Where settings come from, weakest first: appsettings.json next to the binary, appsettings.json in the working
+/// directory, then APPLIANCE_* environment variables. Command-line flags win over all of them (see <see cref="Settings"/>).
+/// </summary>
+public static class ApplianceConfiguration
+{
+    public const string EnvironmentPrefix = "APPLIANCE_";
+    public const string FileName = "appsettings.json";
+
+    public static IConfigurationRoot Load(string workingDirectory) =>
+        new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, FileName), optional: true, reloadOnChange: false)
+            .AddJsonFile(Path.Combine(workingDirectory, FileName), optional: true, reloadOnChange: false)
+            .AddEnvironmentVariables(EnvironmentPrefix)
+            .Build();
+}
+
+/// <summary>The names of the top-level settings; the environment variable of each is APPLIANCE_ + the name in capitals.</summary>
+public static class SettingKeys
+{
+    public const string Data = "Data";
+    public const string Meta = "Meta";
+    public const string Storage = "Storage";
+    public const string CacheDir = "CacheDir";
+    public const string CacheSize = "CacheSize";
+    public const string MemoryCache = "MemoryCache";
+    public const string EncryptKey = "EncryptKey";
+    public const string LogLevel = "LogLevel";
+    public const string LogFile = "LogFile";
+}
+
+/// <summary>One view over flags and configuration: a flag that was given wins, otherwise the configured value, otherwise null.</summary>
+public sealed class Settings(IConfiguration configuration)
+{
+    public IConfiguration Configuration { get; } = configuration;
+
+    public string? Get(string? flag, string key)
+    {
+        if (!string.IsNullOrEmpty(flag))
+            return flag;
+        var configured = Configuration[key];
+        return string.IsNullOrWhiteSpace(configured) ? null : configured.Trim();
+    }
+
+    public long? GetSize(long? flag, string key) =>
+        flag ?? (Get(null, key) is { } text ? ByteSize.Parse(text, key) : null);
+}

@@ -1,0 +1,238 @@
+using System.Runtime.CompilerServices;
+
+namespace Fs.Core.Objects;
+
+/// <summary>An object store on a local directory: each object is one file, written atomically and durably.</summary>
+public sealed class LocalDirectoryStore : IObjectStore
+{
+    /// <summary>Name prefix of files being written; they are never listed and never collide with a valid key.</summary>
+    internal const string TempPrefix = ".tmp.";
+
+    private readonly string _root;
+
+    /// <param name="root">Absolute path of the directory that holds the objects.</param>
+    public LocalDirectoryStore(string root)
+    {
+        if (!Path.IsPathFullyQualified(root))
+            throw new ArgumentException($"object directory must be an absolute path: '{root}'", nameof(root));
+        _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        if (_root.Length == 0)
+            _root = "/";
+    }
+
+    public string Description => "file://" + _root;
+
+    public string Root => _root;
+
+    public Task CreateAsync(CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        CreateDirectories(_root);
+        return Task.CompletedTask;
+    }
+
+    public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        var path = PathOf(key);
+        var directory = Path.GetDirectoryName(path)!;
+        CreateDirectories(directory);
+
+        // Write a private temp file, make it durable, then rename it over the final name: a reader sees the old
+        // object or the whole new one, and a crash leaves at most a temp file, never a torn object.
+        var temp = Path.Combine(directory, TempPrefix + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, data.Length))
+            {
+                await RandomAccess.WriteAsync(handle, data, 0, ct).ConfigureAwait(false);
+                RandomAccess.FlushToDisk(handle);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            // A full disk or a cancelled write must not leave a partial file behind.
+            TryDelete(temp);
+            throw;
+        }
+        DirectorySync.Flush(directory);
+    }
+
+    public async Task<byte[]> GetAsync(string key, CancellationToken ct)
+    {
+        var path = PathOf(key);
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.None);
+            var length = RandomAccess.GetLength(handle);
+            if (length > Array.MaxLength)
+                throw new IOException($"object {key} is too large to read at once ({length} bytes)");
+            var data = new byte[length];
+            var done = 0;
+            while (done < data.Length)
+            {
+                var read = await RandomAccess.ReadAsync(handle, data.AsMemory(done), done, ct).ConfigureAwait(false);
+                if (read == 0)
+                    throw new IOException($"object {key} shrank while being read");
+                done += read;
+            }
+            return data;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ObjectNotFoundException(key);
+        }
+        catch (UnauthorizedAccessException) when (Directory.Exists(path))
+        {
+            throw new ObjectNotFoundException(key);
+        }
+    }
+
+    public Task DeleteAsync(string key, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        var path = PathOf(key);
+        try
+        {
+            File.Delete(path);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Nothing was ever stored under this prefix.
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<long?> HeadAsync(string key, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        var file = new FileInfo(PathOf(key));
+        return Task.FromResult<long?>(file.Exists ? file.Length : null);
+    }
+
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken ct)
+    {
+        ValidatePrefix(prefix);
+        // Directory scans block; leave the caller's thread before the first one.
+        await Task.Yield();
+        foreach (var info in ListDirectory(_root, "", prefix, ct))
+            yield return info;
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// Walks a directory in key order. Entries are sorted by the key text they contribute (a subdirectory as
+    /// "name/"), so a depth-first walk yields keys in ordinal order without collecting the whole tree.
+    /// </summary>
+    private static IEnumerable<ObjectInfo> ListDirectory(string directory, string keyPrefix, string prefix, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        FileSystemInfo[] entries;
+        try
+        {
+            entries = new DirectoryInfo(directory).GetFileSystemInfos();
+        }
+        catch (DirectoryNotFoundException)
+        {
+            yield break;
+        }
+
+        var named = new List<(string Key, FileSystemInfo Entry)>(entries.Length);
+        foreach (var entry in entries)
+        {
+            if (entry.Name.StartsWith(TempPrefix, StringComparison.Ordinal))
+                continue;
+            var isDirectory = (entry.Attributes & FileAttributes.Directory) != 0;
+            var key = keyPrefix + entry.Name + (isDirectory ? "/" : "");
+            var relevant = isDirectory
+                ? key.StartsWith(prefix, StringComparison.Ordinal) || prefix.StartsWith(key, StringComparison.Ordinal)
+                : key.StartsWith(prefix, StringComparison.Ordinal);
+            if (relevant)
+                named.Add((key, entry));
+        }
+        named.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+
+        foreach (var (key, entry) in named)
+        {
+            if (entry is DirectoryInfo)
+            {
+                foreach (var info in ListDirectory(entry.FullName, key, prefix, ct))
+                    yield return info;
+            }
+            else if (entry is FileInfo file)
+            {
+                // A file deleted between listing and stat is simply gone.
+                file.Refresh();
+                if (file.Exists)
+                    yield return new ObjectInfo(key, file.Length, file.LastWriteTimeUtc);
+            }
+        }
+    }
+
+    private string PathOf(string key)
+    {
+        ValidateKey(key);
+        return _root == "/" ? "/" + key : _root + "/" + key;
+    }
+
+    /// <summary>Keys are relative, slash-separated names that stay inside the root.</summary>
+    internal static void ValidateKey(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (key.Length == 0)
+            throw new ArgumentException("object key is empty", nameof(key));
+        if (key.EndsWith('/'))
+            throw new ArgumentException($"object key ends with '/': '{key}'", nameof(key));
+        ValidateSegments(key, nameof(key));
+        var name = key[(key.LastIndexOf('/') + 1)..];
+        if (name.StartsWith(TempPrefix, StringComparison.Ordinal))
+            throw new ArgumentException($"object key uses the reserved name prefix '{TempPrefix}': '{key}'", nameof(key));
+    }
+
+    private static void ValidatePrefix(string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (prefix.Length == 0)
+            return;
+        ValidateSegments(prefix.EndsWith('/') ? prefix[..^1] : prefix, nameof(prefix));
+    }
+
+    private static void ValidateSegments(string value, string parameter)
+    {
+        if (value.Contains('\\') || value.Contains('\0'))
+            throw new ArgumentException($"'{value.Replace("\0", "\\0")}' contains a backslash or NUL", parameter);
+        if (value.StartsWith('/'))
+            throw new ArgumentException($"'{value}' is absolute", parameter);
+        foreach (var segment in value.Split('/'))
+        {
+            if (segment.Length == 0 || segment == "." || segment == "..")
+                throw new ArgumentException($"'{value}' has an empty, '.' or '..' path segment", parameter);
+        }
+    }
+
+    /// <summary>Creates missing directories and makes each new entry durable in its parent.</summary>
+    private static void CreateDirectories(string directory)
+    {
+        if (Directory.Exists(directory))
+            return;
+        var missing = new Stack<string>();
+        for (var current = directory; current is not null && !Directory.Exists(current); current = Path.GetDirectoryName(current))
+            missing.Push(current);
+        Directory.CreateDirectory(directory);
+        foreach (var created in missing)
+            DirectorySync.Flush(Path.GetDirectoryName(created)!);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The original failure is what the caller needs to see; a leftover temp file is never listed.
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using Appliance.Configuration;
+
+namespace Appliance.Tests.Configuration;
+
+public sealed class SettingsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("appliance-settings-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Flags_win_over_environment_which_wins_over_appsettings()
+    {
+        File.WriteAllText(Path.Combine(_dir, ApplianceConfiguration.FileName), """
+            { "CacheDir": "/from/json", "MemoryCache": "64M" }
+            """);
+        // CacheDir is read by no other test in this process, so setting it here cannot disturb them.
+        Environment.SetEnvironmentVariable("APPLIANCE_CACHEDIR", "/from/env");
+        try
+        {
+            var settings = new Settings(ApplianceConfiguration.Load(_dir));
+
+            Assert.Equal("/from/flag", settings.Get("/from/flag", SettingKeys.CacheDir));
+            Assert.Equal("/from/env", settings.Get(null, SettingKeys.CacheDir));
+            Assert.Equal(64L << 20, settings.GetSize(null, SettingKeys.MemoryCache));
+            Assert.Equal(1L << 20, settings.GetSize(1L << 20, SettingKeys.MemoryCache));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("APPLIANCE_CACHEDIR", null);
+        }
+    }
+
+    [Fact]
+    public void A_malformed_configured_size_is_reported_with_its_name()
+    {
+        File.WriteAllText(Path.Combine(_dir, ApplianceConfiguration.FileName), """{ "MemoryCache": "plenty" }""");
+        var settings = new Settings(ApplianceConfiguration.Load(_dir));
+
+        var e = Assert.Throws<InvalidSettingException>(() => settings.GetSize(null, SettingKeys.MemoryCache));
+        Assert.Contains("MemoryCache", e.Message);
+    }
+
+    [Fact]
+    public void Empty_configured_values_count_as_not_set()
+    {
+        File.WriteAllText(Path.Combine(_dir, ApplianceConfiguration.FileName), """{ "Storage": "  " }""");
+        var settings = new Settings(ApplianceConfiguration.Load(_dir));
+
+        Assert.Null(settings.Get(null, SettingKeys.Storage));
+    }
+
+    [Theory]
+    [InlineData("redis://:hunter2@db:6379/1", "redis://:****@db:6379/1")]
+    [InlineData("redis://admin:hunter2@db:6379/1", "redis://admin:****@db:6379/1")]
+    [InlineData("sqlite:///var/lib/appliance/meta.db", "sqlite:///var/lib/appliance/meta.db")]
+    public void Passwords_in_urls_are_masked_for_display(string url, string shown) => Assert.Equal(shown, UrlDisplay.Redact(url));
+}

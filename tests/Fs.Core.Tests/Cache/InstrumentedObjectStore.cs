@@ -1,0 +1,53 @@
+using Fs.Core.Objects;
+
+namespace Fs.Core.Tests.Cache;
+
+/// <summary>
+/// A real store wrapped to count requests, hold GETs at a gate, and inject the outage a local directory cannot
+/// produce on demand.
+/// </summary>
+public sealed class InstrumentedObjectStore(IObjectStore inner) : IObjectStore
+{
+    private int _gets;
+    private int _puts;
+    private TaskCompletionSource? _gate;
+
+    public int Gets => Volatile.Read(ref _gets);
+
+    public int Puts => Volatile.Read(ref _puts);
+
+    public volatile bool Failing;
+
+    public string Description => inner.Description;
+
+    /// <summary>Makes GETs wait until <see cref="OpenGate"/>.</summary>
+    public void CloseGate() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void OpenGate() => _gate?.TrySetResult();
+
+    public Task CreateAsync(CancellationToken ct) => inner.CreateAsync(ct);
+
+    public Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        Interlocked.Increment(ref _puts);
+        return Failing ? Task.FromException(new IOException("injected store outage")) : inner.PutAsync(key, data, ct);
+    }
+
+    public async Task<byte[]> GetAsync(string key, CancellationToken ct)
+    {
+        Interlocked.Increment(ref _gets);
+        if (_gate is { } gate)
+            await gate.Task.WaitAsync(ct);
+        if (Failing)
+            throw new IOException("injected store outage");
+        return await inner.GetAsync(key, ct);
+    }
+
+    public Task DeleteAsync(string key, CancellationToken ct) => inner.DeleteAsync(key, ct);
+
+    public Task<long?> HeadAsync(string key, CancellationToken ct) => inner.HeadAsync(key, ct);
+
+    public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken ct) => inner.ListAsync(prefix, ct);
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+}

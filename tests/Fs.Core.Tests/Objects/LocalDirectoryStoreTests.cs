@@ -1,0 +1,89 @@
+using Fs.Core.Objects;
+using Fs.Core.Vfs;
+
+namespace Fs.Core.Tests.Objects;
+
+public sealed class LocalDirectoryStoreTests : ObjectStoreConformance, IDisposable
+{
+    private readonly ScratchDirectory _scratch = new();
+
+    private string Root => Path.Combine(_scratch.Path, "objects");
+
+    protected override IObjectStore NewStore() => new LocalDirectoryStore(Root);
+
+    public void Dispose() => _scratch.Dispose();
+
+    [Fact]
+    public async Task PutsLeaveOnlyTheObjectFiles()
+    {
+        for (var i = 0; i < 20; i++)
+            await Store.PutAsync($"chunks/0/0/{i}_0_4", new byte[4096], default);
+        var files = Directory.GetFiles(Root, "*", SearchOption.AllDirectories);
+        Assert.Equal(20, files.Length);
+        Assert.DoesNotContain(files, f => Path.GetFileName(f).StartsWith(".tmp.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ListSkipsFilesOfUnfinishedPuts()
+    {
+        await Store.PutAsync("d/real", Bytes("x"), default);
+        await File.WriteAllTextAsync(Path.Combine(Root, "d", ".tmp.0123"), "half");
+        var listed = new List<string>();
+        await foreach (var info in Store.ListAsync("", default))
+            listed.Add(info.Key);
+        Assert.Equal(["d/real"], listed);
+    }
+
+    [Fact]
+    public void DescriptionIsTheFileUrl()
+    {
+        Assert.Equal("file://" + Root, Store.Description);
+    }
+
+    [RootFact]
+    public async Task FullDiskFailsThePutAndLeavesNoPartialObject()
+    {
+        using var small = new SmallFileSystem(1 << 20);
+        await using var store = new LocalDirectoryStore(small.Path);
+        await store.PutAsync("kept", new byte[100_000], default);
+
+        var tooBig = new byte[2 << 20];
+        await Assert.ThrowsAnyAsync<IOException>(() => store.PutAsync("big", tooBig, default));
+
+        Assert.Null(await store.HeadAsync("big", default));
+        Assert.Equal(new[] { "kept" }, Directory.GetFiles(small.Path).Select(Path.GetFileName));
+        Assert.Equal(100_000, (await store.GetAsync("kept", default)).Length);
+        // The space of the failed put came back: a put that fits succeeds.
+        await store.PutAsync("after", new byte[500_000], default);
+    }
+
+    [Fact]
+    public void OpenAcceptsFileUrlsAndAbsolutePaths()
+    {
+        Assert.Equal("file:///var/lib/objects", ObjectStores.Open("file:///var/lib/objects").Description);
+        Assert.Equal("file:///var/lib/objects", ObjectStores.Open("/var/lib/objects/").Description);
+        Assert.IsType<LocalDirectoryStore>(ObjectStores.Open("file:///srv/my%20objects"));
+        Assert.Equal("file:///srv/my objects", ObjectStores.Open("file:///srv/my%20objects").Description);
+    }
+
+    [Theory]
+    [InlineData("s3://bucket/prefix")]
+    [InlineData("http://host/x")]
+    [InlineData("relative/path")]
+    [InlineData("file://host/path")]
+    public void OpenRejectsWhatItCannotServeAndSaysWhatWorks(string url)
+    {
+        var error = Assert.Throws<VolumeException>(() => ObjectStores.Open(url));
+        Assert.Contains("file://", error.Message);
+        Assert.Contains(url, error.Message);
+    }
+
+    [Fact]
+    public async Task CreateMakesTheDirectory()
+    {
+        var nested = Path.Combine(_scratch.Path, "x", "y", "objects");
+        await using var store = new LocalDirectoryStore(nested);
+        await store.CreateAsync(default);
+        Assert.True(Directory.Exists(nested));
+    }
+}
