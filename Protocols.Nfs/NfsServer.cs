@@ -40,8 +40,11 @@ public sealed class NfsServer : IAsyncDisposable
 
     public int MountPort { get; private set; }
 
-    /// <summary>Whether this server holds port 111 itself.</summary>
-    public bool PortmapRunning { get; private set; }
+    /// <summary>Whether this server runs the portmapper itself (it could bind the port).</summary>
+    public bool PortmapRunning => PortmapPort != 0;
+
+    /// <summary>The port this server's portmapper listens on; 0 when it runs none.</summary>
+    public int PortmapPort { get; private set; }
 
     public Nfs3FileHandles? Handles { get; private set; }
 
@@ -93,7 +96,7 @@ public sealed class NfsServer : IAsyncDisposable
         if (_options.Portmap)
             await StartPortmapAsync(address, registry, mappings, rpcLogger, ct).ConfigureAwait(false);
         _logger.LogInformation("NFS door listening on {Address}:{Port} (mount port {MountPort}, portmapper {Portmap})",
-            address, Port, MountPort, PortmapRunning ? _options.PortmapPort.ToString() : "off");
+            address, Port, MountPort, PortmapRunning ? PortmapPort.ToString() : "off");
     }
 
     private async Task StartPortmapAsync(IPAddress address, PortmapRegistry registry, PortMapping[] mappings, ILogger rpcLogger, CancellationToken ct)
@@ -104,12 +107,13 @@ public sealed class NfsServer : IAsyncDisposable
         try
         {
             tcp = new RpcTcpServer(portmapEndpoint, dispatcher, _options.Connections, rpcLogger);
-            var udp = new RpcUdpServer(portmapEndpoint, dispatcher, rpcLogger);
+            // With port 0 (tests) the UDP side takes the same number the TCP side was given.
+            var udp = new RpcUdpServer(new IPEndPoint(address, tcp.LocalEndPoint.Port), dispatcher, rpcLogger);
             Listen(tcp);
             Listen(udp);
-            registry.Set(new PortMapping(PortmapProgram.ProgramNumber, 2, PortmapProtocol.Tcp, (uint)_options.PortmapPort));
-            registry.Set(new PortMapping(PortmapProgram.ProgramNumber, 2, PortmapProtocol.Udp, (uint)_options.PortmapPort));
-            PortmapRunning = true;
+            PortmapPort = tcp.LocalEndPoint.Port;
+            registry.Set(new PortMapping(PortmapProgram.ProgramNumber, 2, PortmapProtocol.Tcp, (uint)PortmapPort));
+            registry.Set(new PortMapping(PortmapProgram.ProgramNumber, 2, PortmapProtocol.Udp, (uint)PortmapPort));
             return;
         }
         catch (SocketException e)
