@@ -132,6 +132,7 @@ public sealed class OpenFileCache : IAsyncDisposable
     /// <summary>One cached handle and the count of calls using it; a retired entry is never handed out again.</summary>
     internal sealed class Entry(FileHandle handle)
     {
+        private readonly Lock _gate = new();
         private int _users;
         private bool _retired;
         private OpenFileCache? _releaseWhenIdle;
@@ -142,7 +143,7 @@ public sealed class OpenFileCache : IAsyncDisposable
 
         public bool TryEnter()
         {
-            lock (this)
+            lock (_gate)
             {
                 if (_retired)
                     return false;
@@ -155,7 +156,7 @@ public sealed class OpenFileCache : IAsyncDisposable
         public void Exit()
         {
             OpenFileCache? release;
-            lock (this)
+            lock (_gate)
             {
                 _users--;
                 LastUsed = Environment.TickCount64;
@@ -172,7 +173,7 @@ public sealed class OpenFileCache : IAsyncDisposable
 
         public bool TryRetire()
         {
-            lock (this)
+            lock (_gate)
             {
                 if (_retired || _users > 0)
                     return false;
@@ -183,7 +184,7 @@ public sealed class OpenFileCache : IAsyncDisposable
 
         public void ReleaseWhenIdle(OpenFileCache cache)
         {
-            lock (this)
+            lock (_gate)
             {
                 if (!_retired)
                 {
