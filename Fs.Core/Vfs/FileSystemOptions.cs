@@ -26,7 +26,7 @@ public sealed record FileSystemOptions
     public long WriteBufferBytes { get; init; } = 512L << 20;
 
     /// <summary>Blocks read ahead of a sequential reader.</summary>
-    public int ReadAheadBlocks { get; init; } = 8;
+    public int ReadAheadBlocks { get; init; } = 16;
 
     /// <summary>A chunk with more slices than this is compacted in the background.</summary>
     public int CompactThreshold { get; init; } = 64;

@@ -14,6 +14,7 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        ThreadPool.SetMinThreads(64, 64);
         var dir = Path.GetFullPath(Arg(args, "--dir") ?? Path.Combine(Environment.CurrentDirectory, "bench-data"));
         var sizeMiB = int.Parse(Arg(args, "--size-mib") ?? "1024");
         var files = int.Parse(Arg(args, "--files") ?? "10000");
@@ -82,6 +83,7 @@ public static class Program
                 }
                 vfsRead = sw.Elapsed.TotalSeconds;
                 await fs.ReleaseAsync(handle);
+                Console.WriteLine($"cache after the cold read: {fs.CacheStats}");
                 if (total != (long)sizeMiB << 20)
                     throw new InvalidOperationException($"read {total} bytes, expected {(long)sizeMiB << 20}");
             }
