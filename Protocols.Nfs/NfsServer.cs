@@ -58,7 +58,7 @@ public sealed class NfsServer : IAsyncDisposable
         var exports = new ExportTable(_options.Exports);
         var rpcLogger = _loggerFactory.CreateLogger("Protocols.Nfs.Rpc");
         _files = new OpenFileCache(_fs, _options.OpenFileIdle, _loggerFactory.CreateLogger<OpenFileCache>());
-        var nfs = new Nfs3Program(_fs, exports, handles, _files, _loggerFactory.CreateLogger<Nfs3Program>());
+        var nfs = new Nfs3Program(_fs, exports, handles, _files);
         var mount = new MountProgram(_fs, exports, handles, _loggerFactory.CreateLogger<MountProgram>());
         _nlm = new NlmProgram(_fs, handles, _options.GracePeriod, _loggerFactory.CreateLogger<NlmProgram>());
         var nsm = new NsmProgram(_nlm, _loggerFactory.CreateLogger<NsmProgram>());

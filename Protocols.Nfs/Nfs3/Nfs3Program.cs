@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Fs.Core.Vfs;
-using Microsoft.Extensions.Logging;
 using Protocols.Nfs.Mount;
 using Protocols.Nfs.Rpc;
 using Protocols.Nfs.Xdr;
@@ -32,19 +31,18 @@ public sealed partial class Nfs3Program : IRpcProgram
     private readonly ExportTable _exports;
     private readonly Nfs3FileHandles _handles;
     private readonly OpenFileCache _files;
-    private readonly ILogger _logger;
     private readonly ulong _fsid;
+    /// <summary>What WRITE and COMMIT return: new on every start, so clients resend writes that were only UNSTABLE.</summary>
     private readonly byte[] _writeVerifier = RandomNumberGenerator.GetBytes(8);
     private readonly byte[] _cookieVerifier;
     private readonly Procedure[] _procedures;
 
-    public Nfs3Program(FileSystem fs, ExportTable exports, Nfs3FileHandles handles, OpenFileCache files, ILogger logger)
+    public Nfs3Program(FileSystem fs, ExportTable exports, Nfs3FileHandles handles, OpenFileCache files)
     {
         _fs = fs;
         _exports = exports;
         _handles = handles;
         _files = files;
-        _logger = logger;
         var volume = fs.Format.Uuid.ToByteArray(bigEndian: true);
         _fsid = BinaryPrimitives.ReadUInt64BigEndian(volume) ^ BinaryPrimitives.ReadUInt64BigEndian(volume.AsSpan(8));
         // Cookies are stable positions that stay valid while a directory changes, so the verifier never needs to change.
@@ -61,9 +59,6 @@ public sealed partial class Nfs3Program : IRpcProgram
     public uint LowVersion => 3;
 
     public uint HighVersion => 3;
-
-    /// <summary>The 8 bytes WRITE and COMMIT return; new on every start, so clients resend writes that were only UNSTABLE.</summary>
-    public ReadOnlySpan<byte> WriteVerifier => _writeVerifier;
 
     public async ValueTask<RpcAcceptStatus> HandleAsync(RpcCall call, XdrWriter reply, CancellationToken ct)
     {

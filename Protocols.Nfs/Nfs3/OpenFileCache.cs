@@ -27,8 +27,6 @@ public sealed class OpenFileCache : IAsyncDisposable
         _sweeper = new Timer(_ => _ = SweepAsync(), null, period, period);
     }
 
-    public int Count => _entries.Count;
-
     /// <summary>A handle on <paramref name="ino"/> able to write when <paramref name="write"/> is set; dispose the lease when done.</summary>
     public async ValueTask<Result<OpenFileLease>> AcquireAsync(ulong ino, bool write, CancellationToken ct)
     {

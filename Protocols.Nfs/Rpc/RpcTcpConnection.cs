@@ -39,8 +39,6 @@ public sealed class RpcTcpConnection : IAsyncDisposable
         _remote = (IPEndPoint)socket.RemoteEndPoint!;
     }
 
-    public IPEndPoint Remote => _remote;
-
     /// <summary>Serves the connection until the client closes it, it idles out, it sends a malformed record, or <paramref name="ct"/> fires.</summary>
     public async Task RunAsync(CancellationToken ct)
     {

@@ -226,6 +226,50 @@ public sealed class Nfs3ProcedureTests : NfsServerTest
     }
 
     [Fact]
+    public async Task A_directory_of_100000_entries_lists_completely_with_readdirplus()
+    {
+        var client = await ConnectAsync();
+        var root = await MountAsync(client);
+        var (_, dir) = await MkdirAsync(client, root, "huge");
+        var dirIno = (await Fs.LookupAsync(Caller.Root, FsLimits.RootIno, "huge")).Value.Ino;
+        const int count = 100_000;
+        for (var i = 0; i < count; i++)
+            Assert.True((await Fs.MknodAsync(Caller.Root, dirIno, $"e{i:D6}", FileType.Regular, 0x1A4)).Ok);
+        var seen = new HashSet<string>();
+        ulong cookie = 0;
+        var verifier = new byte[8];
+        var eof = false;
+        while (!eof)
+        {
+            var reply = await client.CallAsync(Nfs, 3, 17, w =>
+            {
+                w.WriteOpaque(dir);
+                w.WriteUInt64(cookie);
+                w.WriteFixedOpaque(verifier);
+                w.WriteUInt32(64 * 1024);
+                w.WriteUInt32(1 << 20);
+            });
+            var r = reply.Reader();
+            Assert.Equal(Nfs3Status.Ok, (Nfs3Status)r.ReadUInt32());
+            SkipPostOp(ref r);
+            verifier = r.ReadFixedOpaque(8).ToArray();
+            while (r.ReadBool())
+            {
+                r.ReadUInt64();
+                var name = r.ReadString(255);
+                cookie = r.ReadUInt64();
+                SkipPostOp(ref r);
+                r.ReadBool();
+                r.ReadOpaque(64);
+                if (name is not ("." or ".."))
+                    Assert.True(seen.Add(name), $"{name} listed twice");
+            }
+            eof = r.ReadBool();
+        }
+        Assert.Equal(count, seen.Count);
+    }
+
+    [Fact]
     public async Task A_readdir_count_too_small_for_one_entry_is_toosmall()
     {
         var client = await ConnectAsync();
