@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Fs.Core.Vfs;
 using Protocols.Nfs.Mount;
@@ -60,6 +61,7 @@ public sealed partial class Nfs3Program : IRpcProgram
 
     public uint HighVersion => 3;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<RpcAcceptStatus> HandleAsync(RpcCall call, XdrWriter reply, CancellationToken ct)
     {
         if (call.Procedure >= _procedures.Length)

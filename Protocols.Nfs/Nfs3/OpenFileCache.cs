@@ -67,13 +67,9 @@ public sealed class OpenFileCache : IAsyncDisposable
         }
     }
 
-    private async ValueTask<Result<FileHandle>> OpenAsync(ulong ino, bool write, CancellationToken ct)
-    {
-        var opened = await _fs.OpenAsync(Caller.Root, ino, OpenFlags.ReadWrite, ct).ConfigureAwait(false);
-        if (opened.Ok || write || opened.Error is Errno.ENOENT or Errno.ESTALE)
-            return opened;
-        return await _fs.OpenAsync(Caller.Root, ino, OpenFlags.ReadOnly, ct).ConfigureAwait(false);
-    }
+    /// <summary>Read-only until a WRITE needs more, so files that are only read never get a write buffer.</summary>
+    private ValueTask<Result<FileHandle>> OpenAsync(ulong ino, bool write, CancellationToken ct) =>
+        _fs.OpenAsync(Caller.Root, ino, write ? OpenFlags.ReadWrite : OpenFlags.ReadOnly, ct);
 
     /// <summary>Releases the cached handle of an inode now (its name was removed, so nobody should find it again).</summary>
     public async ValueTask ForgetAsync(ulong ino)

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Protocols.Nfs.Xdr;
 
@@ -28,6 +29,7 @@ public sealed class RpcDispatcher(IEnumerable<IRpcProgram> programs, ILogger log
     /// Handles one record, writing the reply at the writer's current position. <paramref name="credentialCache"/> holds
     /// the last AUTH_SYS body and its parse (one per connection), so a client repeating its credentials costs no allocation.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<RpcOutcome> DispatchAsync(
         ReadOnlyMemory<byte> record, IPEndPoint remote, RpcTransport transport, XdrWriter reply,
         RpcCredentialCache? credentialCache, CancellationToken ct)

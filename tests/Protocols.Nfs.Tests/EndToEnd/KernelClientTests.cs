@@ -14,7 +14,9 @@ namespace Protocols.Nfs.Tests.EndToEnd;
 /// </summary>
 public abstract partial class KernelClientTest(ITestOutputHelper output) : NfsServerTest
 {
-    protected static readonly string Harness = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../../shared/tools/nfs-client-vm/run"));
+    /// <summary>The harness: NFS_CLIENT_VM_RUN, else ../shared/tools/nfs-client-vm/run beside the repository.</summary>
+    protected static readonly string Harness = Environment.GetEnvironmentVariable("NFS_CLIENT_VM_RUN")
+        ?? Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../../shared/tools/nfs-client-vm/run"));
 
     protected ITestOutputHelper Output { get; } = output;
 
