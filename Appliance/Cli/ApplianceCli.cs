@@ -15,6 +15,7 @@ public static class ApplianceCli
         root.Subcommands.Add(StatusCommand.Create(globals));
         root.Subcommands.Add(InfoCommand.Create(globals));
         root.Subcommands.Add(FsckCommand.Create(globals));
+        root.Subcommands.Add(WebDavUserCommand.Create(globals));
         return root;
     }
 

@@ -18,14 +18,17 @@ internal static class ServeCommand
         var cacheSize = GlobalOptions.Size("--cache-size", "Disk block cache limit [default: 10G]");
         var memoryCache = GlobalOptions.Size("--memory-cache", "Memory block cache limit [default: 256M]");
         var encryptKey = new Option<string?>("--encrypt-key") { Description = "Key file of an encrypted volume", HelpName = "FILE" };
-        var nfs = new Option<string?>("--nfs") { Description = "NFS door address, or off [default: 127.0.0.1:2049]", HelpName = "ADDR:PORT|off" };
-        var portmap = new Option<string?>("--portmap") { Description = "Run a portmapper on port 111 when it is free [default: on]", HelpName = "on|off" };
-        var nfsMountPort = new Option<int?>("--nfs-mountport") { Description = "A separate port for the MOUNT protocol [default: the NFS port]", HelpName = "PORT" };
+        var webdav = new WebDavFlags();
+        var fuse = new FuseFlags();
+        var nfs = new NfsFlags();
 
         var command = new Command("serve", "Serve the volume (formatting it first when it is new)")
         {
-            cacheDir, cacheSize, memoryCache, encryptKey, nfs, portmap, nfsMountPort,
+            cacheDir, cacheSize, memoryCache, encryptKey,
         };
+        webdav.AddTo(command);
+        fuse.AddTo(command);
+        nfs.AddTo(command);
         command.SetAction((parse, ct) => CommandContext.RunAsync(parse, globals, async (context, token) =>
         {
             var location = context.ResolveLocation(parse.GetValue(cacheDir));
@@ -42,8 +45,9 @@ internal static class ServeCommand
             };
 
             // RunAsync disposes the host (asynchronously, as VolumeService needs) whether it stops cleanly or fails to start.
-            var nfsOptions = NfsSettings.Resolve(context.Settings, parse.GetValue(nfs), parse.GetValue(portmap), parse.GetValue(nfsMountPort));
-            var host = BuildHost(context, new VolumeServiceOptions(location, fileSystem, FormatCommand.DefaultName), nfsOptions);
+            var host = BuildHost(context, new VolumeServiceOptions(location, fileSystem, FormatCommand.DefaultName),
+                webdav.Read(parse, context.WorkingDirectory), fuse.Read(parse, context.WorkingDirectory, location.DataDirectory),
+                nfs.Read(parse, context.Settings));
             await host.RunAsync(token).ConfigureAwait(false);
             return ExitCodes.Ok;
         }, ct));
@@ -51,7 +55,7 @@ internal static class ServeCommand
     }
 
     /// <summary>The generic host: the volume first, then the doors (each a hosted service depending on <see cref="VolumeService"/>), then the ready line.</summary>
-    private static IHost BuildHost(CommandContext context, VolumeServiceOptions volume, Protocols.Nfs.NfsServerOptions? nfs)
+    private static IHost BuildHost(CommandContext context, VolumeServiceOptions volume, Protocols.WebDav.WebDavOptions? webdav, FuseServiceOptions? fuse, Protocols.Nfs.NfsServerOptions? nfs)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -67,12 +71,26 @@ internal static class ServeCommand
         builder.Services.AddSingleton<VolumeService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<VolumeService>());
         // Doors are registered here, between the volume and the announcement, so they start after the one and before the other.
+        if (webdav is not null)
+        {
+            builder.Services.AddSingleton(webdav);
+            builder.Services.AddSingleton<WebDavService>();
+            builder.Services.AddSingleton<IDoor>(sp => sp.GetRequiredService<WebDavService>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<WebDavService>());
+        }
+        if (fuse is not null)
+        {
+            builder.Services.AddSingleton(fuse);
+            builder.Services.AddSingleton<FuseService>();
+            builder.Services.AddSingleton<IDoor>(sp => sp.GetRequiredService<FuseService>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<FuseService>());
+        }
         if (nfs is not null)
         {
             builder.Services.AddSingleton(nfs);
             builder.Services.AddSingleton<NfsService>();
-            builder.Services.AddHostedService(sp => sp.GetRequiredService<NfsService>());
             builder.Services.AddSingleton<IDoor>(sp => sp.GetRequiredService<NfsService>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<NfsService>());
         }
         builder.Services.AddHostedService<ReadyAnnouncement>();
         return builder.Build();
