@@ -15,7 +15,8 @@ public sealed class OpenFileCache : IAsyncDisposable
     private readonly TimeSpan _idle;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<ulong, Entry> _entries = new();
-    private readonly SemaphoreSlim _opening = new(1, 1);
+    /// <summary>Opens of one inode are serialized (so it gets one handle), opens of different inodes mostly not.</summary>
+    private readonly SemaphoreSlim[] _opening = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
     private readonly Timer _sweeper;
 
     public OpenFileCache(FileSystem fs, TimeSpan idle, ILogger logger)
@@ -38,7 +39,8 @@ public sealed class OpenFileCache : IAsyncDisposable
                     return new OpenFileLease(entry);
                 continue;
             }
-            await _opening.WaitAsync(ct).ConfigureAwait(false);
+            var opening = _opening[ino % (ulong)_opening.Length];
+            await opening.WaitAsync(ct).ConfigureAwait(false);
             try
             {
                 if (_entries.TryGetValue(ino, out entry) && (!write || entry.Handle.CanWrite))
@@ -62,7 +64,7 @@ public sealed class OpenFileCache : IAsyncDisposable
             }
             finally
             {
-                _opening.Release();
+                opening.Release();
             }
         }
     }
