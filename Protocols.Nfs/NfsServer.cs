@@ -124,13 +124,12 @@ public sealed class NfsServer : IAsyncDisposable
                 "portmapper port {Port} cannot be bound ({Reason}); clients must name the ports (port={NfsPort},mountport={MountPort}). " +
                 "Registering with the portmapper already there so NLM locking can still be found", _options.PortmapPort, e.SocketErrorCode, Port, MountPort);
         }
-        // Another portmapper (a system rpcbind) holds the port: register with it, as any RPC service would.
-        foreach (var m in mappings)
-        {
-            var set = await CallLocalPortmapAsync(portmapEndpoint, 1, m, ct).ConfigureAwait(false);
-            if (set)
-                _registeredElsewhere.Add(m);
-        }
+        // Another portmapper (a system rpcbind) holds the port: register with it, as any RPC service would. In parallel,
+        // so that a port held by something that never answers delays the start by one timeout, not one per mapping.
+        var results = await Task.WhenAll(mappings.Select(m => CallLocalPortmapAsync(portmapEndpoint, 1, m, ct))).ConfigureAwait(false);
+        for (var i = 0; i < mappings.Length; i++)
+            if (results[i])
+                _registeredElsewhere.Add(mappings[i]);
     }
 
     private static async Task<bool> CallLocalPortmapAsync(IPEndPoint portmap, uint procedure, PortMapping m, CancellationToken ct)
@@ -171,8 +170,8 @@ public sealed class NfsServer : IAsyncDisposable
         foreach (var listener in _listeners)
             await listener.DisposeAsync().ConfigureAwait(false);
         _listeners.Clear();
-        foreach (var m in _registeredElsewhere)
-            await CallLocalPortmapAsync(new IPEndPoint(_options.EndPoint.Address, _options.PortmapPort), 2, m, ct).ConfigureAwait(false);
+        var portmap = new IPEndPoint(_options.EndPoint.Address, _options.PortmapPort);
+        await Task.WhenAll(_registeredElsewhere.Select(m => CallLocalPortmapAsync(portmap, 2, m, ct))).ConfigureAwait(false);
         if (_nlm is not null)
             await _nlm.StopAsync().ConfigureAwait(false);
         if (_files is not null)

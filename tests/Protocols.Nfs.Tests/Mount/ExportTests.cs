@@ -105,3 +105,21 @@ public sealed class SubdirectoryExportTests : NfsServerTest
         Assert.Equal("/projects/a", export.ReadString(1024));
     }
 }
+
+public sealed class MountListTests : NfsServerTest
+{
+    [Fact]
+    public async Task Dump_lists_a_mount_until_the_client_unmounts()
+    {
+        var client = await ConnectAsync();
+        await MountAsync(client, "/");
+        var dump = (await client.CallAsync(MountProg, 3, 2)).Reader();
+        Assert.True(dump.ReadBool());
+        Assert.Equal("127.0.0.1", dump.ReadString(255));
+        Assert.Equal("/", dump.ReadString(1024));
+        Assert.False(dump.ReadBool());
+
+        await client.CallAsync(MountProg, 3, 3, w => w.WriteString("/"));
+        Assert.False((await client.CallAsync(MountProg, 3, 2)).Reader().ReadBool());
+    }
+}

@@ -61,3 +61,32 @@ public sealed class PortmapTests : NfsServerTest
         Assert.Contains((Nfs3Program.ProgramNumber, (uint)Server.Port), programs);
     }
 }
+
+public sealed class TakenPortmapPortTests : NfsServerTest
+{
+    private readonly System.Net.Sockets.TcpListener _squatter = new(IPAddress.Loopback, 0);
+
+    protected override NfsServerOptions ServerOptions
+    {
+        get
+        {
+            _squatter.Start();
+            return base.ServerOptions with { Portmap = true, PortmapPort = ((IPEndPoint)_squatter.LocalEndpoint).Port };
+        }
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        _squatter.Stop();
+    }
+
+    [Fact]
+    public async Task When_the_portmapper_port_is_taken_the_server_still_serves_nfs_and_mount()
+    {
+        Assert.False(Server.PortmapRunning);
+        var client = await ConnectAsync();
+        var root = await MountAsync(client);
+        Assert.Equal(Nfs3Status.Ok, (await GetAttrAsync(client, root)).Status);
+    }
+}
