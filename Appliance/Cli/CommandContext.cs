@@ -58,7 +58,8 @@ internal sealed class CommandContext : IAsyncDisposable
 
     /// <summary>
     /// Runs a command body with the error policy of the CLI: operator mistakes (bad settings, a volume that cannot be
-    /// opened) are one line on standard error and exit code 2, never a stack trace; anything else is logged as a crash.
+    /// opened, a mount point in use) are one line on standard error and exit code 2, never a stack trace; anything else is
+    /// logged as a crash.
     /// </summary>
     public static async Task<int> RunAsync(ParseResult parse, GlobalOptions globals, Func<CommandContext, CancellationToken, Task<int>> body, CancellationToken ct)
     {
@@ -70,7 +71,7 @@ internal sealed class CommandContext : IAsyncDisposable
             context = new CommandContext(parse, globals, output, error);
             return await body(context, ct).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is VolumeException or InvalidSettingException)
+        catch (Exception e) when (e is VolumeException or InvalidSettingException or Protocols.Fuse.FuseMountException)
         {
             await error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
             return ExitCodes.Usage;

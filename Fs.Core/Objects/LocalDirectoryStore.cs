@@ -5,6 +5,9 @@ namespace Fs.Core.Objects;
 /// <summary>An object store on a local directory: each object is one file, written atomically and durably.</summary>
 public sealed class LocalDirectoryStore : IObjectStore
 {
+    /// <summary>The share mode for which .NET on Unix takes no flock(2): every object file is written once, under a private name.</summary>
+    private const FileShare Unlocked = FileShare.ReadWrite | FileShare.Delete;
+
     private readonly string _root;
     private int _unsynced;
 
@@ -42,7 +45,8 @@ public sealed class LocalDirectoryStore : IObjectStore
         var temp = Path.Combine(directory, ObjectKeys.TempPrefix + Guid.NewGuid().ToString("N"));
         try
         {
-            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.None, data.Length))
+            // The temp name is private and objects are immutable: no share mode, so .NET takes no advisory flock per file.
+            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, Unlocked, FileOptions.None, data.Length))
                 await RandomAccess.WriteAsync(handle, data, 0, ct).ConfigureAwait(false);
             File.Move(temp, path, overwrite: true);
         }
@@ -79,7 +83,7 @@ public sealed class LocalDirectoryStore : IObjectStore
         var path = PathOf(key);
         try
         {
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.SequentialScan);
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, Unlocked, FileOptions.SequentialScan);
             var length = RandomAccess.GetLength(handle);
             if (length > Array.MaxLength)
                 throw new IOException($"object {key} is too large to read at once ({length} bytes)");

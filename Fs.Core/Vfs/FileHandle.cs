@@ -34,4 +34,7 @@ public sealed class FileHandle
     internal long LastReadEnd { get; set; } = -1;
 
     internal long SequentialBytes { get; set; }
+
+    /// <summary>End of the range read-ahead has already been asked for.</summary>
+    internal long PrefetchedUpTo { get; set; }
 }

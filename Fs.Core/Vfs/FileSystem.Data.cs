@@ -350,13 +350,23 @@ public sealed partial class FileSystem
     {
         if (n <= 0 || _options.ReadAheadBlocks <= 0)
             return;
-        handle.SequentialBytes = offset == handle.LastReadEnd ? handle.SequentialBytes + n : n;
-        handle.LastReadEnd = offset + n;
-        // Read ahead only once a reader has shown it is sequential, and keep the window a fixed number of blocks ahead.
+        var end = offset + n;
+        var window = (long)_options.ReadAheadBlocks * _layout.BlockSize;
+        // Doors read in parallel (the FUSE kernel's own read-ahead, NFS clients), so requests of one sequential reader
+        // arrive a little out of order: anything near the last read counts as sequential.
+        var nearby = handle.LastReadEnd >= 0 && Math.Abs(offset - handle.LastReadEnd) <= 2L * _layout.BlockSize;
+        handle.SequentialBytes = nearby ? handle.SequentialBytes + n : n;
+        handle.LastReadEnd = nearby ? Math.Max(handle.LastReadEnd, end) : end;
+        if (!nearby)
+            handle.PrefetchedUpTo = 0;
         if (handle.SequentialBytes < 2L * n && offset != 0)
             return;
-        var window = (long)_options.ReadAheadBlocks * _layout.BlockSize;
-        await _reader.PrefetchAsync(handle.Ino, offset + n, window, size, ct).ConfigureAwait(false);
+        // Ask for more only when the reader has used up half of the window, so most reads cost no metadata look-up.
+        if (end + window / 2 <= handle.PrefetchedUpTo)
+            return;
+        var from = Math.Max(end, handle.PrefetchedUpTo);
+        handle.PrefetchedUpTo = end + window;
+        await _reader.PrefetchAsync(handle.Ino, from, end + window - from, size, ct).ConfigureAwait(false);
     }
 
     private void ConsiderCompaction(ulong ino, uint chunk) => _compactor.Consider(ino, chunk);
