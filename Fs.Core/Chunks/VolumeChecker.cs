@@ -55,6 +55,17 @@ public sealed class VolumeChecker
             pendingDeletion);
     }
 
+    /// <summary>
+    /// The scan behind <c>appliance gc</c>: objects under chunks/ that no slice references, and the objects waiting for the
+    /// background deleter, without reading any block back.
+    /// </summary>
+    public async Task<GarbageReport> FindGarbageAsync(IProgress<VolumeCheckProgress>? progress, CancellationToken ct)
+    {
+        var (slices, chunkCount) = await ScanSlicesAsync(progress, ct).ConfigureAwait(false);
+        var (leaked, pendingDeletion) = await FindUnreferencedObjectsAsync(slices, progress, ct).ConfigureAwait(false);
+        return new GarbageReport(chunkCount, slices.Count, leaked, pendingDeletion);
+    }
+
     private async Task<(Dictionary<ulong, SliceUse> Slices, long Chunks)> ScanSlicesAsync(IProgress<VolumeCheckProgress>? progress, CancellationToken ct)
     {
         var slices = new Dictionary<ulong, SliceUse>();
@@ -226,3 +237,6 @@ public sealed record VolumeCheckReport(
     /// <summary>True when no file's data or metadata is damaged (leaked objects waste space but harm nothing).</summary>
     public bool Clean => BlockProblems.Count == 0 && MetaIssues.All(i => i.Repaired);
 }
+
+/// <summary>What gc found: objects no slice references (wasted space) and objects of released slices awaiting deletion.</summary>
+public sealed record GarbageReport(long Chunks, long Slices, IReadOnlyList<ObjectInfo> LeakedObjects, long PendingDeletionObjects);

@@ -23,6 +23,9 @@ public interface IMetaEngine : IAsyncDisposable
     /// <summary>Replaces the settings that may change after format (trash days, capacity, inode limit).</summary>
     ValueTask UpdateFormatAsync(VolumeFormat format, CancellationToken ct);
 
+    /// <summary>Deletes every record of the volume (format included), leaving the engine as before format; `appliance destroy` does this after the objects are gone.</summary>
+    ValueTask DestroyAsync(CancellationToken ct);
+
     ValueTask<UsageCounters> GetUsageAsync(CancellationToken ct);
 
     // ---- sessions ----

@@ -364,6 +364,27 @@ public sealed partial class SqliteMetaEngine : IMetaEngine
         _trashDays = format.TrashDays;
     }
 
+    public async ValueTask DestroyAsync(CancellationToken ct)
+    {
+        await WriteAsync<bool>(c =>
+        {
+            var tables = new List<string>();
+            using (var r = c.Query("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"))
+                while (r.Read())
+                    tables.Add(r.GetString(0));
+            foreach (var table in tables)
+                c.Execute($"DELETE FROM \"{table}\"");
+            // The counters start again as a fresh database has them; the create statement's insert is the one source of them.
+            c.Execute(SqliteSchema.InitialCounters);
+            return true;
+        }, ct, durable: true).ConfigureAwait(false);
+        _inodeIds.Refill(0, 0);
+        _sliceIds.Refill(0, 0);
+        _cookies.Refill(0, 0);
+        _inodeLimit = 0;
+        _trashDays = 0;
+    }
+
     public ValueTask<UsageCounters> GetUsageAsync(CancellationToken ct) =>
         ReadAsync(c => new UsageCounters(Counter(c, "used_bytes"), Counter(c, "used_inodes")), ct, snapshot: true);
 

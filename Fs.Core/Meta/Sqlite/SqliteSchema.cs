@@ -11,8 +11,7 @@ internal static class SqliteSchema
     public const string Create = """
         CREATE TABLE format (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
         CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-        INSERT INTO counters (name, value) VALUES
-            ('next_inode', 2), ('next_slice', 1), ('next_cookie', 1), ('used_bytes', 0), ('used_inodes', 0), ('sync_epoch', 0);
+        """ + InitialCounters + """
         CREATE TABLE inodes (
             ino INTEGER PRIMARY KEY, type INTEGER NOT NULL, mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,
             nlink INTEGER NOT NULL, size INTEGER NOT NULL, rdev INTEGER NOT NULL,
@@ -34,6 +33,11 @@ internal static class SqliteSchema
         CREATE TABLE locks (ino INTEGER PRIMARY KEY, json TEXT NOT NULL);
         CREATE TABLE deleted_files (ino INTEGER PRIMARY KEY, deleted INTEGER NOT NULL);
         """ + Leases;
+
+    public const string InitialCounters = """
+        INSERT INTO counters (name, value) VALUES
+            ('next_inode', 2), ('next_slice', 1), ('next_cookie', 1), ('used_bytes', 0), ('used_inodes', 0), ('sync_epoch', 0);
+        """;
 
     /// <summary>Named leases (e.g. which appliance empties the trash), held by a session until they expire.</summary>
     private const string Leases = """
