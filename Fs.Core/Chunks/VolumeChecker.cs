@@ -154,6 +154,10 @@ public sealed class VolumeChecker
             if (!slices.ContainsKey(sliceRef.Id))
                 known.Add(sliceRef.Id);
         }
+        // Engines move a slice whose count reached zero into their deletion queue rather than keeping a zero count.
+        foreach (var pending in await _meta.PendingSliceDeletionsAsync(int.MaxValue, ct).ConfigureAwait(false))
+            if (!slices.ContainsKey(pending.Id))
+                known.Add(pending.Id);
 
         var leaked = new List<ObjectInfo>();
         long pendingDeletion = 0;

@@ -23,7 +23,8 @@ public sealed class VolumeCheckerTests : IAsyncLifetime
             StorageUrl = "file://" + Path.Combine(_dir, "objects"),
             BlockSize = BlockSize,
         });
-        _fs = await FileSystem.OpenAsync(new FileSystemOptions { MetaUrl = meta });
+        // Slices released by a test stay queued: the background deleter would race the checks of pending objects.
+        _fs = await FileSystem.OpenAsync(new FileSystemOptions { MetaUrl = meta, DeletionInterval = TimeSpan.FromHours(1) });
 
         var (attr, handle) = (await _fs.CreateAsync(Caller.Root, FsLimits.RootIno, "data.bin", 0x1A4, OpenFlags.ReadWrite | OpenFlags.Create)).Value;
         _fileIno = attr.Ino;
@@ -107,5 +108,18 @@ public sealed class VolumeCheckerTests : IAsyncLifetime
 
         Assert.True(report.Clean);
         Assert.Equal(stray.ObjectKey, Assert.Single(report.LeakedObjects).Key);
+    }
+
+    [Fact]
+    public async Task Objects_of_a_removed_file_await_deletion_and_are_not_leaked()
+    {
+        var blocks = (await StoredBlocksAsync()).Count;
+        var removed = await _fs.Meta.UnlinkAsync(Caller.Root, FsLimits.RootIno, "data.bin", CancellationToken.None);
+        Assert.True(removed.Value.Deleted);
+
+        var report = await CheckAsync();
+
+        Assert.Empty(report.LeakedObjects);
+        Assert.Equal(blocks, report.PendingDeletionObjects);
     }
 }
