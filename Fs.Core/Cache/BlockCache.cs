@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Fs.Core.Objects;
 using Microsoft.Extensions.Logging;
 
@@ -122,8 +123,9 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         Interlocked.Increment(ref _storePuts);
         Interlocked.Add(ref _storePutBytes, stored.Length);
 
-        // A block just written is likely read soon (read-back, another door); serve it without a round trip.
-        AddToMemory(key, data.ToArray());
+        // A block just written is likely read soon (read-back, another door); serve it without a round trip. The
+        // writer handed its buffer over, so it is kept as it is rather than copied.
+        AddToMemory(key, data);
         await AddToDiskAsync(key, stored).ConfigureAwait(false);
     }
 
@@ -278,11 +280,13 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
 
     private void AddToMemory(BlockKey key, ReadOnlyMemory<byte> block)
     {
-        if (block.Length > _options.MemoryBytes)
+        // Account for the whole array behind the block: a writer's buffer may be larger than the bytes it holds.
+        var bytes = MemoryMarshal.TryGetArray(block, out var segment) && segment.Array is not null ? segment.Array.Length : block.Length;
+        if (bytes > _options.MemoryBytes)
             return;
         lock (_memoryLock)
         {
-            _memory.Set(key, block, block.Length);
+            _memory.Set(key, block, bytes);
             while (_memory.Bytes > _options.MemoryBytes && _memory.TryRemoveOldest(out _, out _))
                 _memoryEvictions++;
         }

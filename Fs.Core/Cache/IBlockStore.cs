@@ -26,7 +26,10 @@ public interface IBlockStore
     /// <summary>Copies bytes [offset, offset + destination.Length) of the block into destination.</summary>
     ValueTask ReadAsync(BlockKey key, int offset, Memory<byte> destination, CancellationToken ct);
 
-    /// <summary>Stores a new block (encoded and uploaded) and keeps it in cache; returns once it is durable in the object store.</summary>
+    /// <summary>
+    /// Stores a new block (encoded and uploaded) and keeps it in cache; returns once it is durable in the object store.
+    /// The caller hands <paramref name="data"/> over: it must not change the bytes afterwards (the cache keeps them).
+    /// </summary>
     ValueTask WriteAsync(BlockKey key, ReadOnlyMemory<byte> data, CancellationToken ct);
 
     /// <summary>Removes a block from the cache and the object store.</summary>

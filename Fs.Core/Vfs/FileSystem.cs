@@ -160,7 +160,11 @@ public sealed partial class FileSystem : IAsyncDisposable
                 throw new VolumeException($"volume '{format.Name}' is encrypted; give its key file (--encrypt-key)");
             var codec = BlockCodec.ForVolume(format, options.EncryptKeyFile is null ? null : BlockCodec.LoadKey(options.EncryptKeyFile));
             store = ObjectStores.Open(options.StorageUrl ?? format.Storage);
-            var cache = new BlockCache(store, codec, BlockCacheOptions.From(options), loggerFactory.CreateLogger<BlockCache>());
+            var cacheOptions = BlockCacheOptions.From(options);
+            // A disk tier in front of a local directory would only copy blocks from one local disk to another.
+            if (store is LocalDirectoryStore)
+                cacheOptions = cacheOptions with { DiskDir = null };
+            var cache = new BlockCache(store, codec, cacheOptions, loggerFactory.CreateLogger<BlockCache>());
             var session = await meta.RegisterSessionAsync(Environment.MachineName, Environment.ProcessId,
                 typeof(FileSystem).Assembly.GetName().Version?.ToString() ?? "0", options.SessionDoors, ct).ConfigureAwait(false);
             return new FileSystem(options, format, meta, store, codec, cache, session, loggerFactory);
