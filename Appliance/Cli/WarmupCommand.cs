@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Appliance.Configuration;
+using Fs.Core.Objects;
 using Fs.Core.Vfs;
 using Spectre.Console;
 
@@ -49,8 +50,11 @@ internal static class WarmupCommand
                     task.Value = task.MaxValue;
                     task.StopTask();
                 }).ConfigureAwait(false);
+                // A local object directory gets no disk tier (it would copy one local disk to another); reading it still
+                // leaves the blocks in the operating system's page cache.
+                var into = fs.ObjectStore is LocalDirectoryStore ? "the page cache (a local object directory has no disk cache)" : location.CacheDirectory;
                 context.Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"warmed {files.Count - failed} files, {ByteSize.Humanize(read)} into {location.CacheDirectory}"));
+                    $"warmed {files.Count - failed} files, {read} bytes ({ByteSize.Humanize(read)}) into {into}"));
                 if (failed > 0)
                     context.Console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[red]{failed} files could not be read[/]; see the log"));
                 return failed == 0 ? ExitCodes.Ok : ExitCodes.Problems;
