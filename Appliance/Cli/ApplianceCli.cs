@@ -23,6 +23,7 @@ public static class ApplianceCli
         root.Subcommands.Add(WarmupCommand.Create(globals));
         root.Subcommands.Add(BenchCommand.Create(globals));
         root.Subcommands.Add(DestroyCommand.Create(globals));
+        root.Subcommands.Add(WebDavUserCommand.Create(globals));
         return root;
     }
 

@@ -18,11 +18,13 @@ internal static class ServeCommand
         var cacheSize = GlobalOptions.Size("--cache-size", "Disk block cache limit [default: 10G]");
         var memoryCache = GlobalOptions.Size("--memory-cache", "Memory block cache limit [default: 256M]");
         var encryptKey = new Option<string?>("--encrypt-key") { Description = "Key file of an encrypted volume", HelpName = "FILE" };
+        var webdav = new WebDavFlags();
 
         var command = new Command("serve", "Serve the volume (formatting it first when it is new)")
         {
             cacheDir, cacheSize, memoryCache, encryptKey,
         };
+        webdav.AddTo(command);
         command.SetAction((parse, ct) => CommandContext.RunAsync(parse, globals, async (context, token) =>
         {
             var location = context.ResolveLocation(parse.GetValue(cacheDir));
@@ -39,7 +41,7 @@ internal static class ServeCommand
             };
 
             // RunAsync disposes the host (asynchronously, as VolumeService needs) whether it stops cleanly or fails to start.
-            var host = BuildHost(context, new VolumeServiceOptions(location, fileSystem, FormatCommand.DefaultName));
+            var host = BuildHost(context, new VolumeServiceOptions(location, fileSystem, FormatCommand.DefaultName), webdav.Read(parse, context.WorkingDirectory));
             await host.RunAsync(token).ConfigureAwait(false);
             return ExitCodes.Ok;
         }, ct));
@@ -47,7 +49,7 @@ internal static class ServeCommand
     }
 
     /// <summary>The generic host: the volume first, then the doors (each a hosted service depending on <see cref="VolumeService"/>), then the ready line.</summary>
-    private static IHost BuildHost(CommandContext context, VolumeServiceOptions volume)
+    private static IHost BuildHost(CommandContext context, VolumeServiceOptions volume, Protocols.WebDav.WebDavOptions? webdav)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -63,6 +65,13 @@ internal static class ServeCommand
         builder.Services.AddSingleton<VolumeService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<VolumeService>());
         // Doors are registered here, between the volume and the announcement, so they start after the one and before the other.
+        if (webdav is not null)
+        {
+            builder.Services.AddSingleton(webdav);
+            builder.Services.AddSingleton<WebDavService>();
+            builder.Services.AddSingleton<IDoor>(sp => sp.GetRequiredService<WebDavService>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<WebDavService>());
+        }
         builder.Services.AddHostedService<ReadyAnnouncement>();
         return builder.Build();
     }

@@ -177,6 +177,17 @@ public sealed partial class LockManager : IAsyncDisposable
         return await _store.UpdateLocksAsync(ino, l => (NoChange, (IReadOnlyList<LockRecord>)[.. LockTable.Live(l, now)]), ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Every live lock of the volume with its inode, read in one go (without the write transaction
+    /// <see cref="GetLocksAsync"/> takes): for a door that needs the locks of many inodes at once, such as a WebDAV listing.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<(ulong Ino, LockRecord Lock)>> ListLiveAsync(CancellationToken ct = default)
+    {
+        var all = await _store.ListLocksAsync(ct).ConfigureAwait(false);
+        var now = Now;
+        return [.. all.Where(e => LockTable.IsLive(e.Lock, now))];
+    }
+
     /// <summary>Whether a WebDAV client that submitted <paramref name="tokens"/> may change the inode, as far as locks on the inode itself go.</summary>
     public async ValueTask<bool> CheckWebDavWriteAsync(ulong ino, IReadOnlyCollection<string> tokens, CancellationToken ct = default)
     {

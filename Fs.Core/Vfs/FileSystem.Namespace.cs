@@ -39,14 +39,18 @@ public sealed partial class FileSystem
 
     private async ValueTask<Result<InodeAttr>> SetAttrCoreAsync(Caller caller, ulong ino, SetAttrRequest request, CancellationToken ct)
     {
-        if ((request.Mask & SetAttrMask.Size) == 0 || !_writers.TryGetValue(ino, out var writer))
+        const SetAttrMask committedFirst = SetAttrMask.Size | SetAttrMask.Mtime | SetAttrMask.MtimeNow;
+        if ((request.Mask & committedFirst) == 0 || !_writers.TryGetValue(ino, out var writer))
             return Overlay(await _meta.SetAttrAsync(caller, ino, request, ct).ConfigureAwait(false));
-        // Buffered writes are committed first so that a truncate cuts them as it cuts stored data.
+        // Buffered writes are committed first so that a truncate cuts them as it cuts stored data, and so that their
+        // commit does not later overwrite an mtime set explicitly (cp -a, touch -d, rsync -t while the file is open).
         await writer.Lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             await writer.CommitAsync(durable: false, ct).ConfigureAwait(false);
             var result = await _meta.SetAttrAsync(caller, ino, request, ct).ConfigureAwait(false);
+            if ((request.Mask & SetAttrMask.Size) == 0)
+                return result;
             writer.Truncated();
             _deleter.Wake();
             return result;

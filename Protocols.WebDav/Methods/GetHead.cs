@@ -1,0 +1,210 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using Fs.Core.Vfs;
+using Microsoft.AspNetCore.Http;
+
+namespace Protocols.WebDav.Methods;
+
+/// <summary>GET and HEAD: file content with conditional requests and byte ranges (one or many), or an HTML listing of a collection.</summary>
+public static class GetHead
+{
+    private const int ReadBytes = 1 << 20;
+    private const int MaxRanges = 64;
+
+    public static async Task HandleAsync(DavRequest r, bool head)
+    {
+        var resolved = await r.ResolveAsync(r.Path).ConfigureAwait(false);
+        if (resolved.Target is not { } target)
+        {
+            r.Response.StatusCode = DavStatus.FromErrno(resolved.Error == Errno.ENOTDIR ? Errno.ENOENT : resolved.Error);
+            return;
+        }
+        if (await r.CheckIfAsync(resolved).ConfigureAwait(false) != 0)
+            return;
+        var condition = r.CheckHttpConditions(target, read: true);
+        SetValidators(r.Response, target);
+        if (condition != 0)
+        {
+            r.Response.StatusCode = condition;
+            return;
+        }
+        if (target.Type == FileType.Directory)
+        {
+            await DirectoryListing.WriteAsync(r, target, head).ConfigureAwait(false);
+            return;
+        }
+        if (target.Type != FileType.Regular)
+        {
+            r.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+        var opened = await r.Fs.OpenAsync(r.Caller, target.Ino, OpenFlags.ReadOnly, r.Ct).ConfigureAwait(false);
+        if (!opened.Ok)
+        {
+            r.Response.StatusCode = DavStatus.FromErrno(opened.Error);
+            return;
+        }
+        var handle = opened.Value;
+        try
+        {
+            await SendAsync(r, target, handle, head).ConfigureAwait(false);
+        }
+        finally
+        {
+            await r.Fs.ReleaseAsync(handle, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    internal static void SetValidators(HttpResponse response, InodeAttr attr)
+    {
+        response.Headers.ETag = DavRequest.ETag(attr);
+        response.Headers.LastModified = DavXml.HttpDate(UnixTime.ToDateTime(attr.Mtime));
+    }
+
+    private static async Task SendAsync(DavRequest r, InodeAttr target, FileHandle handle, bool head)
+    {
+        var size = target.Size;
+        var response = r.Response;
+        var contentType = DavProperties.ContentTypeOf(r.Path.Name);
+        response.Headers.AcceptRanges = "bytes";
+        var ranges = RangesToServe(r, target);
+        if (ranges is { Count: 0 })
+        {
+            response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
+            response.Headers.ContentRange = $"bytes */{size}";
+            return;
+        }
+        if (ranges is null)
+        {
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = contentType;
+            response.ContentLength = size;
+            if (!head)
+                await CopyAsync(r, handle, 0, size).ConfigureAwait(false);
+            return;
+        }
+        response.StatusCode = StatusCodes.Status206PartialContent;
+        if (ranges.Count == 1)
+        {
+            var (start, end) = ranges[0];
+            response.ContentType = contentType;
+            response.ContentLength = end - start + 1;
+            response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {start}-{end}/{size}");
+            if (!head)
+                await CopyAsync(r, handle, start, end - start + 1).ConfigureAwait(false);
+            return;
+        }
+        var boundary = Guid.NewGuid().ToString("N");
+        response.ContentType = "multipart/byteranges; boundary=" + boundary;
+        var parts = ranges.Select(range => Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $"\r\n--{boundary}\r\nContent-Type: {contentType}\r\nContent-Range: bytes {range.Start}-{range.End}/{size}\r\n\r\n"))).ToList();
+        var trailer = Encoding.ASCII.GetBytes($"\r\n--{boundary}--\r\n");
+        response.ContentLength = parts.Sum(p => (long)p.Length) + ranges.Sum(x => x.End - x.Start + 1) + trailer.Length;
+        if (head)
+            return;
+        for (var i = 0; i < ranges.Count; i++)
+        {
+            await response.Body.WriteAsync(parts[i], r.Ct).ConfigureAwait(false);
+            await CopyAsync(r, handle, ranges[i].Start, ranges[i].End - ranges[i].Start + 1).ConfigureAwait(false);
+        }
+        await response.Body.WriteAsync(trailer, r.Ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The ranges to send: null for the whole file, an empty list when none is satisfiable, else inclusive ranges.</summary>
+    private static List<(long Start, long End)>? RangesToServe(DavRequest r, InodeAttr target)
+    {
+        var header = r.Request.Headers.Range.ToString();
+        if (header.Length == 0 || !header.StartsWith("bytes=", StringComparison.OrdinalIgnoreCase))
+            return null;
+        var ifRange = r.Request.Headers.IfRange.ToString();
+        if (ifRange.Length > 0)
+        {
+            var current = ifRange.StartsWith('"') || ifRange.StartsWith("W/", StringComparison.Ordinal)
+                ? ifRange == DavRequest.ETag(target)
+                : DavRequest.TryDate(ifRange, out var date) && DavRequest.Seconds(target.Mtime) <= date;
+            if (!current)
+                return null;
+        }
+        var size = target.Size;
+        var ranges = new List<(long, long)>();
+        var specs = header[6..].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (specs.Length == 0 || specs.Length > MaxRanges)
+            return null;
+        foreach (var spec in specs)
+        {
+            var dash = spec.IndexOf('-');
+            if (dash < 0)
+                return null;
+            var first = spec[..dash].Trim();
+            var last = spec[(dash + 1)..].Trim();
+            long start, end;
+            if (first.Length == 0)
+            {
+                if (!long.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var suffix))
+                    return null;
+                if (suffix == 0 || size == 0)
+                    continue;
+                start = Math.Max(0, size - suffix);
+                end = size - 1;
+            }
+            else
+            {
+                if (!long.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out start))
+                    return null;
+                if (last.Length == 0)
+                    end = size - 1;
+                else if (!long.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out end) || end < start)
+                    return null;
+                if (start >= size)
+                    continue;
+                end = Math.Min(end, size - 1);
+            }
+            ranges.Add((start, end));
+        }
+        return ranges;
+    }
+
+    /// <summary>Sends [offset, offset + length) of the file, reading the next piece from the volume while the last one goes out.</summary>
+    private static async Task CopyAsync(DavRequest r, FileHandle handle, long offset, long length)
+    {
+        var size = (int)Math.Min(ReadBytes, Math.Max(length, 1));
+        var current = ArrayPool<byte>.Shared.Rent(size);
+        var next = ArrayPool<byte>.Shared.Rent(size);
+        Task<int>? pending = null;
+        try
+        {
+            pending = length > 0 ? ReadAsync(r, handle, offset, current, (int)Math.Min(size, length)) : null;
+            while (pending is not null)
+            {
+                var n = await pending.ConfigureAwait(false);
+                offset += n;
+                length -= n;
+                pending = length > 0 ? ReadAsync(r, handle, offset, next, (int)Math.Min(size, length)) : null;
+                await r.Response.Body.WriteAsync(current.AsMemory(0, n), r.Ct).ConfigureAwait(false);
+                (current, next) = (next, current);
+            }
+        }
+        catch when (pending is { IsCompleted: false })
+        {
+            // The buffer a read still fills must not go back to the pool before the read ends.
+            await pending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(current);
+            ArrayPool<byte>.Shared.Return(next);
+        }
+    }
+
+    private static async Task<int> ReadAsync(DavRequest r, FileHandle handle, long offset, byte[] buffer, int count)
+    {
+        var read = await r.Fs.ReadAsync(handle, offset, buffer.AsMemory(0, count), r.Ct).ConfigureAwait(false);
+        if (!read.Ok)
+            throw new IOException($"reading inode {handle.Ino} at {offset} failed: {read.Error}");
+        if (read.Value == 0)
+            throw new IOException($"inode {handle.Ino} ended at {offset}, before the length announced");
+        return read.Value;
+    }
+}
