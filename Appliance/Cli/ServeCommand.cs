@@ -19,12 +19,14 @@ internal static class ServeCommand
         var memoryCache = GlobalOptions.Size("--memory-cache", "Memory block cache limit [default: 256M]");
         var encryptKey = new Option<string?>("--encrypt-key") { Description = "Key file of an encrypted volume", HelpName = "FILE" };
         var webdav = new WebDavFlags();
+        var fuse = new FuseFlags();
 
         var command = new Command("serve", "Serve the volume (formatting it first when it is new)")
         {
             cacheDir, cacheSize, memoryCache, encryptKey,
         };
         webdav.AddTo(command);
+        fuse.AddTo(command);
         command.SetAction((parse, ct) => CommandContext.RunAsync(parse, globals, async (context, token) =>
         {
             var location = context.ResolveLocation(parse.GetValue(cacheDir));
@@ -41,7 +43,8 @@ internal static class ServeCommand
             };
 
             // RunAsync disposes the host (asynchronously, as VolumeService needs) whether it stops cleanly or fails to start.
-            var host = BuildHost(context, new VolumeServiceOptions(location, fileSystem, FormatCommand.DefaultName), webdav.Read(parse, context.WorkingDirectory));
+            var host = BuildHost(context, new VolumeServiceOptions(location, fileSystem, FormatCommand.DefaultName),
+                webdav.Read(parse, context.WorkingDirectory), fuse.Read(parse, context.WorkingDirectory, location.DataDirectory));
             await host.RunAsync(token).ConfigureAwait(false);
             return ExitCodes.Ok;
         }, ct));
@@ -49,7 +52,7 @@ internal static class ServeCommand
     }
 
     /// <summary>The generic host: the volume first, then the doors (each a hosted service depending on <see cref="VolumeService"/>), then the ready line.</summary>
-    private static IHost BuildHost(CommandContext context, VolumeServiceOptions volume, Protocols.WebDav.WebDavOptions? webdav)
+    private static IHost BuildHost(CommandContext context, VolumeServiceOptions volume, Protocols.WebDav.WebDavOptions? webdav, FuseServiceOptions? fuse)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -71,6 +74,13 @@ internal static class ServeCommand
             builder.Services.AddSingleton<WebDavService>();
             builder.Services.AddSingleton<IDoor>(sp => sp.GetRequiredService<WebDavService>());
             builder.Services.AddHostedService(sp => sp.GetRequiredService<WebDavService>());
+        }
+        if (fuse is not null)
+        {
+            builder.Services.AddSingleton(fuse);
+            builder.Services.AddSingleton<FuseService>();
+            builder.Services.AddSingleton<IDoor>(sp => sp.GetRequiredService<FuseService>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<FuseService>());
         }
         builder.Services.AddHostedService<ReadyAnnouncement>();
         return builder.Build();

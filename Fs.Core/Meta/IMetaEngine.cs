@@ -164,7 +164,7 @@ public interface IMetaEngine : IAsyncDisposable
     // ---- dump and load ----
 
     /// <summary>
-    /// The whole volume's metadata from one consistent snapshot, in the order <see cref="Dump.DumpRecord"/> describes:
+    /// The whole volume's metadata (from one consistent snapshot where the engine has one), in the order <see cref="Dump.DumpRecord"/> describes:
     /// the header, every inode that has a name (and root and /.trash), every entry, then every slice with its reference
     /// count recounted from the chunks dumped (zero for slices awaiting deletion). Sessions, open files and locks are not dumped.
     /// </summary>
@@ -183,7 +183,7 @@ public interface IMetaEngine : IAsyncDisposable
     /// <summary>
     /// Takes the named lease for <paramref name="session"/> until now + <paramref name="duration"/>, or renews it when the
     /// session holds it already; false while another session holds it unexpired. Used so that volume-wide background work
-    /// (emptying the trash) runs in one appliance at a time. A closed session's leases are released.
+    /// (emptying the trash) runs in one appliance at a time. A lease ends at its expiry; an engine may release a closed session's leases sooner.
     /// </summary>
     ValueTask<bool> TryAcquireLeaseAsync(string name, long session, TimeSpan duration, CancellationToken ct);
 }

@@ -1,3 +1,4 @@
+using Fs.Core.Meta.Redis;
 using Fs.Core.Meta.Sqlite;
 using Fs.Core.Vfs;
 using Microsoft.Extensions.Logging;
@@ -7,11 +8,13 @@ namespace Fs.Core.Meta;
 /// <summary>Opens the metadata engine a URL names.</summary>
 public static class MetaEngines
 {
-    public const string SupportedSchemes = "sqlite://";
+    public const string SupportedSchemes = "sqlite://, redis://, rediss://, redis+sentinel://";
 
     /// <summary>
     /// Opens the engine for <paramref name="url"/>: sqlite:///absolute/path/meta.db (sqlite://relative/path is taken
-    /// relative to the working directory). Anything else is a <see cref="VolumeException"/> naming the supported schemes.
+    /// relative to the working directory); redis://[user:password@]host:port/db, rediss:// (TLS) or
+    /// redis+sentinel://host:port[,host:port]/db?service=NAME, each with an optional ?prefix=NAME (see <see cref="RedisMetaUrl"/>).
+    /// Anything else is a <see cref="VolumeException"/> naming the supported schemes.
     /// </summary>
     public static IMetaEngine Open(string url, ILoggerFactory? loggerFactory = null)
     {
@@ -23,6 +26,8 @@ public static class MetaEngines
                 throw new VolumeException($"Metadata URL '{url}' names no database file; expected sqlite:///path/to/meta.db.");
             return new SqliteMetaEngine(path, loggerFactory);
         }
+        if (RedisMetaUrl.IsRedis(url))
+            return new RedisMetaEngine(url, loggerFactory);
         throw new VolumeException($"Unsupported metadata URL '{url}'; supported schemes: {SupportedSchemes}.");
     }
 }

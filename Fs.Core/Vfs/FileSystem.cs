@@ -53,7 +53,20 @@ public sealed partial class FileSystem : IAsyncDisposable
         _locks = new LockManager(new MetaLockStore(meta), new LockManagerOptions(), loggerFactory.CreateLogger<LockManager>());
         _sessionLoop = Task.Run(SessionLoopAsync);
         _trashLoop = Task.Run(TrashLoopAsync);
+        if (meta is IMetaChangeFeed feed)
+        {
+            // Other appliances' changes: wake lock waiters at once, and tell doors with caches what went stale.
+            feed.LocksChanged += _locks.NotifyChanged;
+            feed.InodesChanged += ino =>
+            {
+                Notify(ChangeKind.Attributes, ino, origin: RemoteOrigin);
+                Notify(ChangeKind.Data, ino, origin: RemoteOrigin);
+            };
+        }
     }
+
+    /// <summary>The <see cref="ChangeNotice.Origin"/> of changes made by other appliances on the volume.</summary>
+    public static readonly object RemoteOrigin = new();
 
     /// <summary>The volume's format, reloaded with every heartbeat so settings changed by `appliance config` apply while serving.</summary>
     public VolumeFormat Format { get; private set; }
@@ -89,14 +102,14 @@ public sealed partial class FileSystem : IAsyncDisposable
         public void Dispose() => CurrentOrigin.Value = previous;
     }
 
-    private void Notify(ChangeKind kind, ulong ino, ulong parent = 0, string? name = null, long offset = 0, long length = 0)
+    private void Notify(ChangeKind kind, ulong ino, ulong parent = 0, string? name = null, long offset = 0, long length = 0, object? origin = null)
     {
         var handler = Changed;
         if (handler is null)
             return;
         try
         {
-            handler(new ChangeNotice(kind, ino, parent, name, offset, length, CurrentOrigin.Value));
+            handler(new ChangeNotice(kind, ino, parent, name, offset, length, origin ?? CurrentOrigin.Value));
         }
         catch (Exception e)
         {

@@ -1,12 +1,16 @@
 using System.Diagnostics;
+using Fs.Core.Meta.Redis;
 using Fs.Core.Vfs;
+using StackExchange.Redis;
 
 namespace Fs.Core.Bench;
 
 /// <summary>
 /// Measures the core through the Vfs API against the local disk in the same run: 1 GiB sequential write + fsync and
-/// cold read (vs dd on the same file system), and create / stat / unlink of many files on the SQLite engine.
-/// Usage: Fs.Core.Bench [--dir DIR] [--size-mib N] [--files N] [--runs N]
+/// cold read (vs dd on the same file system), and create / stat / unlink of many files on the SQLite engine and, with
+/// --meta-url, on that engine too (a Redis the caller runs: each run formats a volume under a fresh key prefix there and
+/// removes it afterwards, and prints the Redis commands and scripts per operation). --meta-only skips the data part.
+/// Usage: Fs.Core.Bench [--dir DIR] [--size-mib N] [--files N] [--runs N] [--meta-url redis://host:port/db] [--meta-only]
 /// </summary>
 public static class Program
 {
@@ -19,9 +23,23 @@ public static class Program
         var sizeMiB = int.Parse(Arg(args, "--size-mib") ?? "1024");
         var files = int.Parse(Arg(args, "--files") ?? "10000");
         var runs = int.Parse(Arg(args, "--runs") ?? "1");
+        var metaUrl = Arg(args, "--meta-url");
+        var metaOnly = args.Contains("--meta-only");
         Directory.CreateDirectory(dir);
         var canDropCaches = File.Exists("/proc/sys/vm/drop_caches") && Environment.UserName == "root";
         Console.WriteLine($"dir {dir}, {sizeMiB} MiB, {files} files, {runs} run(s), cold reads {(canDropCaches ? "with" : "WITHOUT")} dropped page cache");
+
+        if (metaOnly)
+        {
+            for (var run = 1; run <= runs; run++)
+            {
+                Console.WriteLine($"--- run {run}");
+                await SqliteMetadataAsync(dir, run, files);
+                if (metaUrl is not null)
+                    await RedisMetadataAsync(metaUrl, dir, files);
+            }
+            return 0;
+        }
 
         var pattern = new byte[64 << 20];
         new Random(42).NextBytes(pattern);
@@ -95,35 +113,107 @@ public static class Program
             Console.WriteLine($"{"dd cold read (disk)",-28}{ddRead,10:F2}{mib / ddRead,10:F0}");
             Console.WriteLine($"{"vfs cold read",-28}{vfsRead,10:F2}{mib / vfsRead,10:F0}{ddRead / vfsRead,8:F2}");
 
-            await using (var fs = await FileSystem.OpenAsync(options))
-            {
-                var names = Enumerable.Range(0, files).Select(i => $"f{i:D6}").ToArray();
-                var sw = Stopwatch.StartNew();
-                foreach (var name in names)
-                {
-                    var (_, h) = (await fs.CreateAsync(Caller.Root, 1, name, 0x1A4, OpenFlags.WriteOnly | OpenFlags.Exclusive)).Value;
-                    await fs.ReleaseAsync(h);
-                }
-                var create = sw.Elapsed.TotalSeconds;
-                sw.Restart();
-                foreach (var name in names)
-                {
-                    var a = (await fs.LookupAsync(Caller.Root, 1, name)).Value;
-                    Check((await fs.GetAttrAsync(a.Ino)).Error, "getattr");
-                }
-                var stat = sw.Elapsed.TotalSeconds;
-                sw.Restart();
-                foreach (var name in names)
-                    Check(await fs.UnlinkAsync(Caller.Root, 1, name), "unlink");
-                var unlink = sw.Elapsed.TotalSeconds;
-                Console.WriteLine($"{"sqlite create (+release)",-28}{files / create,10:F0} ops/s");
-                Console.WriteLine($"{"sqlite stat (lookup+getattr)",-28}{files / stat,10:F0} ops/s");
-                Console.WriteLine($"{"sqlite unlink",-28}{files / unlink,10:F0} ops/s");
-            }
+            await MetadataAsync("sqlite", options, files);
             Directory.Delete(volume, recursive: true);
+            if (metaUrl is not null)
+                await RedisMetadataAsync(metaUrl, dir, files);
         }
         File.Delete(source);
         return 0;
+    }
+
+    private static async Task SqliteMetadataAsync(string dir, int run, int files)
+    {
+        var volume = Path.Combine(dir, $"volume-{run}");
+        if (Directory.Exists(volume))
+            Directory.Delete(volume, recursive: true);
+        Directory.CreateDirectory(volume);
+        var options = new FileSystemOptions { MetaUrl = $"sqlite://{volume}/meta.db", StorageUrl = $"file://{volume}/objects" };
+        await FileSystem.FormatAsync(new FormatOptions { Name = "bench", MetaUrl = options.MetaUrl, StorageUrl = options.StorageUrl! });
+        await MetadataAsync("sqlite", options, files);
+        Directory.Delete(volume, recursive: true);
+    }
+
+    /// <summary>The metadata figures on a Redis the caller runs, in a volume under a fresh key prefix that is removed afterwards.</summary>
+    private static async Task RedisMetadataAsync(string url, string dir, int files)
+    {
+        var prefix = "bench-" + Guid.NewGuid().ToString("N")[..8];
+        var volumeUrl = url + (url.Contains('?') ? "&" : "?") + "prefix=" + prefix;
+        var objects = Path.Combine(dir, "redis-objects");
+        var options = new FileSystemOptions { MetaUrl = volumeUrl, StorageUrl = $"file://{objects}" };
+        await FileSystem.FormatAsync(new FormatOptions { Name = "bench", MetaUrl = options.MetaUrl, StorageUrl = options.StorageUrl! });
+        var parsed = RedisMetaUrl.Parse(volumeUrl);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(parsed.Options);
+        var server = redis.GetServers().First(s => !s.IsReplica);
+        try
+        {
+            await MetadataAsync($"redis ({parsed.Display})", options, files, server);
+        }
+        finally
+        {
+            await foreach (var key in server.KeysAsync(parsed.Options.DefaultDatabase ?? 0, "\\{" + prefix + "\\}*", 1000))
+                await redis.GetDatabase(parsed.Options.DefaultDatabase ?? 0).KeyDeleteAsync(key);
+            Directory.Delete(objects, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Creates (and releases), stats (lookup + getattr) and unlinks <paramref name="files"/> files from one thread. With a
+    /// Redis <paramref name="server"/>, also the scripts Redis ran per operation and the commands it executed per operation
+    /// (those inside scripts included, as INFO counts them).
+    /// </summary>
+    private static async Task MetadataAsync(string label, FileSystemOptions options, int files, IServer? server = null)
+    {
+        await using var fs = await FileSystem.OpenAsync(options);
+        var names = Enumerable.Range(0, files).Select(i => $"f{i:D6}").ToArray();
+        var rows = new List<(string Op, double Seconds, double Commands, double Scripts)>();
+        async Task Measure(string op, Func<string, Task> body)
+        {
+            var (scripts, commands) = server is null ? (0, 0) : await CommandCountsAsync(server);
+            var sw = Stopwatch.StartNew();
+            foreach (var name in names)
+                await body(name);
+            var seconds = sw.Elapsed.TotalSeconds;
+            var (scriptsAfter, commandsAfter) = server is null ? (0, 0) : await CommandCountsAsync(server);
+            rows.Add((op, seconds, (double)(commandsAfter - commands) / files, (double)(scriptsAfter - scripts) / files));
+        }
+        await Measure("create (+release)", async name =>
+        {
+            var (_, h) = (await fs.CreateAsync(Caller.Root, 1, name, 0x1A4, OpenFlags.WriteOnly | OpenFlags.Exclusive)).Value;
+            await fs.ReleaseAsync(h);
+        });
+        await Measure("stat (lookup+getattr)", async name =>
+        {
+            var a = (await fs.LookupAsync(Caller.Root, 1, name)).Value;
+            Check((await fs.GetAttrAsync(a.Ino)).Error, "getattr");
+        });
+        await Measure("unlink", async name => Check(await fs.UnlinkAsync(Caller.Root, 1, name), "unlink"));
+        Console.WriteLine($"{label}: {files} files from one thread");
+        Console.WriteLine(server is null
+            ? $"{"",-28}{"ops/s",10}"
+            : $"{"",-28}{"ops/s",10}{"scripts/op",12}{"cmds/op",10}");
+        foreach (var (op, seconds, commands, scripts) in rows)
+            Console.WriteLine(server is null
+                ? $"{op,-28}{files / seconds,10:F0}"
+                : $"{op,-28}{files / seconds,10:F0}{scripts,12:F2}{commands,10:F1}");
+    }
+
+    /// <summary>
+    /// EVAL and EVALSHA calls Redis has run, and all commands it has executed, from INFO commandstats. A script cannot call
+    /// a script, so each script is one request; commands include those a script ran.
+    /// </summary>
+    private static async Task<(long Scripts, long Commands)> CommandCountsAsync(IServer server)
+    {
+        long scripts = 0, commands = 0;
+        foreach (var group in await server.InfoAsync("commandstats"))
+            foreach (var (key, value) in group)
+            {
+                var calls = long.Parse(value.Split(',')[0].Split('=')[1]);
+                commands += calls;
+                if (key is "cmdstat_eval" or "cmdstat_evalsha")
+                    scripts += calls;
+            }
+        return (scripts, commands);
     }
 
     private static async Task WriteSourceAsync(string path, byte[] pattern, int sizeMiB)

@@ -174,7 +174,7 @@ public class SqliteSessionTests : SqliteEngineTest
     [Fact]
     public async Task Meta_urls()
     {
-        var e = Assert.Throws<VolumeException>(() => MetaEngines.Open("redis://localhost/1"));
+        var e = Assert.Throws<VolumeException>(() => MetaEngines.Open("mysql://localhost/1"));
         Assert.Contains("sqlite://", e.Message);
         var path = Path.Combine(Dir, "url.db");
         await using var engine = MetaEngines.Open("sqlite://" + path);
