@@ -22,7 +22,7 @@ internal sealed class CommandContext : IAsyncDisposable
         WorkingDirectory = Directory.GetCurrentDirectory();
         Settings = new Settings(ApplianceConfiguration.Load(WorkingDirectory));
         _globals = globals;
-        _logger = ApplianceLogging.CreateLogger(Settings, parse.GetValue(globals.LogLevel), parse.GetValue(globals.LogFile));
+        _logger = ApplianceLogging.CreateLogger(Settings, parse.GetValue(globals.LogLevel), parse.GetValue(globals.LogFile), LevelSwitch);
         LoggerFactory = new SerilogLoggerFactory(_logger);
         Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
     }
@@ -47,6 +47,9 @@ internal sealed class CommandContext : IAsyncDisposable
             WorkingDirectory);
 
     public Serilog.ILogger Logger => _logger;
+
+    /// <summary>The logger's minimum level, changeable while the command runs (serve's admin endpoint does).</summary>
+    public Serilog.Core.LoggingLevelSwitch LevelSwitch { get; } = new();
 
     public ILoggerFactory LoggerFactory { get; }
 

@@ -1,6 +1,8 @@
 using System.CommandLine;
+using Appliance.Admin;
 using Appliance.Configuration;
 using Appliance.Hosting;
+using Fs.Core.Metrics;
 using Fs.Core.Vfs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,18 +20,25 @@ internal static class ServeCommand
         var cacheSize = GlobalOptions.Size("--cache-size", "Disk block cache limit [default: 10G]");
         var memoryCache = GlobalOptions.Size("--memory-cache", "Memory block cache limit [default: 256M]");
         var encryptKey = new Option<string?>("--encrypt-key") { Description = "Key file of an encrypted volume", HelpName = "FILE" };
+        var admin = new Option<string?>("--admin")
+        {
+            Description = $"Admin HTTP endpoint (/metrics, /healthz, /loglevel), or off [default: 127.0.0.1:{AdminEndpoint.DefaultPort}]",
+            HelpName = "ADDR:PORT|off",
+        };
         var webdav = new WebDavFlags();
         var fuse = new FuseFlags();
 
         var command = new Command("serve", "Serve the volume (formatting it first when it is new)")
         {
-            cacheDir, cacheSize, memoryCache, encryptKey,
+            cacheDir, cacheSize, memoryCache, encryptKey, admin,
         };
         webdav.AddTo(command);
         fuse.AddTo(command);
         command.SetAction((parse, ct) => CommandContext.RunAsync(parse, globals, async (context, token) =>
         {
             var location = context.ResolveLocation(parse.GetValue(cacheDir));
+            var adminEndpoint = AdminEndpoint.Parse(context.Settings.Get(parse.GetValue(admin), SettingKeys.Admin));
+            var metrics = new FileSystemMetrics(new MetricsRegistry());
             var defaults = new FileSystemOptions { MetaUrl = location.MetaUrl };
             var fileSystem = defaults with
             {
@@ -40,19 +49,24 @@ internal static class ServeCommand
                 EncryptKeyFile = context.Settings.Get(parse.GetValue(encryptKey), SettingKeys.EncryptKey) is { } key
                     ? Path.GetFullPath(key, context.WorkingDirectory)
                     : null,
+                Metrics = metrics,
             };
 
             // RunAsync disposes the host (asynchronously, as VolumeService needs) whether it stops cleanly or fails to start.
             var host = BuildHost(context, new VolumeServiceOptions(location, fileSystem, FormatCommand.DefaultName),
-                webdav.Read(parse, context.WorkingDirectory), fuse.Read(parse, context.WorkingDirectory, location.DataDirectory));
+                webdav.Read(parse, context.WorkingDirectory), fuse.Read(parse, context.WorkingDirectory, location.DataDirectory), adminEndpoint, metrics.Registry);
             await host.RunAsync(token).ConfigureAwait(false);
             return ExitCodes.Ok;
         }, ct));
         return command;
     }
 
-    /// <summary>The generic host: the volume first, then the doors (each a hosted service depending on <see cref="VolumeService"/>), then the ready line.</summary>
-    private static IHost BuildHost(CommandContext context, VolumeServiceOptions volume, Protocols.WebDav.WebDavOptions? webdav, FuseServiceOptions? fuse)
+    /// <summary>
+    /// The generic host: the volume, the admin endpoint (unless off), then the doors (each a hosted service depending on
+    /// <see cref="VolumeService"/>), then the ready line.
+    /// </summary>
+    private static IHost BuildHost(
+        CommandContext context, VolumeServiceOptions volume, Protocols.WebDav.WebDavOptions? webdav, FuseServiceOptions? fuse, AdminEndpoint admin, MetricsRegistry registry)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -65,8 +79,19 @@ internal static class ServeCommand
         builder.Services.AddSerilog(context.Logger, dispose: false);
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.AddSingleton(volume);
+        builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton<VolumeService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<VolumeService>());
+        // After the volume, so a volume that cannot be opened fails the command before anything listens.
+        if (admin.Endpoint is not null)
+        {
+            builder.Services.AddSingleton(admin);
+            builder.Services.AddSingleton(context.LevelSwitch);
+            builder.Services.AddSingleton(sp => new VolumeHealth(
+                () => sp.GetRequiredService<VolumeService>().OpenFileSystem?.Meta, VolumeHealth.DefaultTimeout));
+            builder.Services.AddSingleton<AdminServer>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<AdminServer>());
+        }
         // Doors are registered here, between the volume and the announcement, so they start after the one and before the other.
         if (webdav is not null)
         {

@@ -3,20 +3,33 @@ using Microsoft.Extensions.Configuration;
 namespace Appliance.Configuration;
 
 /// <summary>
-/// Where settings come from, weakest first: appsettings.json next to the binary, appsettings.json in the working
-/// directory, then APPLIANCE_* environment variables. Command-line flags win over all of them (see <see cref="Settings"/>).
+/// Where settings come from, weakest first: appsettings.json next to the binary, the file APPLIANCE_CONFIG names (the
+/// .deb's systemd unit sets /etc/appliance/appsettings.json), appsettings.json in the working directory, then
+/// APPLIANCE_* environment variables. Command-line flags win over all of them (see <see cref="Settings"/>).
 /// </summary>
 public static class ApplianceConfiguration
 {
     public const string EnvironmentPrefix = "APPLIANCE_";
     public const string FileName = "appsettings.json";
+    public const string ConfigFileVariable = "APPLIANCE_CONFIG";
 
-    public static IConfigurationRoot Load(string workingDirectory) =>
-        new ConfigurationBuilder()
-            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, FileName), optional: true, reloadOnChange: false)
+    public static IConfigurationRoot Load(string workingDirectory)
+    {
+        var builder = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, FileName), optional: true, reloadOnChange: false);
+        // A named file must exist: a typo in a unit file should stop the service, not run it on defaults.
+        if (Environment.GetEnvironmentVariable(ConfigFileVariable) is { Length: > 0 } named)
+        {
+            var path = Path.GetFullPath(named, workingDirectory);
+            if (!File.Exists(path))
+                throw new InvalidSettingException($"{ConfigFileVariable} names {path}, which does not exist");
+            builder.AddJsonFile(path, optional: false, reloadOnChange: false);
+        }
+        return builder
             .AddJsonFile(Path.Combine(workingDirectory, FileName), optional: true, reloadOnChange: false)
             .AddEnvironmentVariables(EnvironmentPrefix)
             .Build();
+    }
 }
 
 /// <summary>The names of the top-level settings; the environment variable of each is APPLIANCE_ + the name in capitals.</summary>
@@ -31,6 +44,7 @@ public static class SettingKeys
     public const string EncryptKey = "EncryptKey";
     public const string LogLevel = "LogLevel";
     public const string LogFile = "LogFile";
+    public const string Admin = "Admin";
 }
 
 /// <summary>One view over flags and configuration: a flag that was given wins, otherwise the configured value, otherwise null.</summary>

@@ -21,6 +21,9 @@ public sealed partial class VolumeService(VolumeServiceOptions options, ILoggerF
     /// <summary>The open volume; doors take it in their own StartAsync, which runs after this service's.</summary>
     public FileSystem FileSystem => _fileSystem ?? throw new InvalidOperationException("The volume is not open: VolumeService has not started or has stopped.");
 
+    /// <summary>The open volume, or null before it is opened and after it is closed (for probes that run meanwhile).</summary>
+    public FileSystem? OpenFileSystem => Volatile.Read(ref _fileSystem);
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         options.Location.EnsureDataDirectory();

@@ -129,6 +129,8 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         await AddToDiskAsync(key, stored).ConfigureAwait(false);
     }
 
+    public ValueTask SyncAsync(CancellationToken ct) => new(_store.SyncAsync(ct));
+
     public async ValueTask DeleteAsync(BlockKey key, CancellationToken ct)
     {
         lock (_memoryLock)

@@ -27,10 +27,13 @@ public interface IBlockStore
     ValueTask ReadAsync(BlockKey key, int offset, Memory<byte> destination, CancellationToken ct);
 
     /// <summary>
-    /// Stores a new block (encoded and uploaded) and keeps it in cache; returns once it is durable in the object store.
+    /// Stores a new block (encoded and uploaded) and keeps it in cache; returns once it is stored (durable after the next <see cref="SyncAsync"/>).
     /// The caller hands <paramref name="data"/> over: it must not change the bytes afterwards (the cache keeps them).
     /// </summary>
     ValueTask WriteAsync(BlockKey key, ReadOnlyMemory<byte> data, CancellationToken ct);
+
+    /// <summary>Makes every block written so far durable in the object store.</summary>
+    ValueTask SyncAsync(CancellationToken ct);
 
     /// <summary>Removes a block from the cache and the object store.</summary>
     ValueTask DeleteAsync(BlockKey key, CancellationToken ct);

@@ -90,6 +90,8 @@ internal sealed class Compactor : IAsyncDisposable
                 uploads.Add(_blocks.WriteAsync(key, data.AsMemory(offset, key.Size), ct).AsTask());
             }
             await Task.WhenAll(uploads).ConfigureAwait(false);
+            // The old slices go once the replacement is committed, so it must not be lost to a power failure.
+            await _blocks.SyncAsync(ct).ConfigureAwait(false);
             replacement = [new Slice(id, (uint)data.Length, 0, (uint)data.Length, start)];
         }
         if (!await _meta.ReplaceSlicesAsync(ino, chunk, slices, replacement, ct).ConfigureAwait(false))

@@ -86,7 +86,11 @@ internal sealed class FileWriter
         if (_pending.Count == 0)
         {
             if (durable)
+            {
+                // Earlier commits may point at blocks the store has not made durable yet.
+                await _blocks.SyncAsync(ct).ConfigureAwait(false);
                 await _meta.SyncAsync(ct).ConfigureAwait(false);
+            }
             return;
         }
         var slices = _pending.ToArray();
@@ -95,6 +99,13 @@ internal sealed class FileWriter
             var finished = new Task<Slice>[slices.Length];
             for (var i = 0; i < slices.Length; i++)
                 finished[i] = slices[i].FinishAsync(_inflight, ct);
+            if (durable)
+            {
+                // Blocks first, then the metadata that points at them: stable data never references a block a power
+                // failure could take back.
+                await Task.WhenAll(finished).ConfigureAwait(false);
+                await _blocks.SyncAsync(ct).ConfigureAwait(false);
+            }
             for (var i = 0; i < slices.Length; i++)
             {
                 var slice = await finished[i].ConfigureAwait(false);

@@ -52,6 +52,9 @@ internal sealed class SliceDeleter : IAsyncDisposable
             var batch = await _meta.PendingSliceDeletionsAsync(256, ct).ConfigureAwait(false);
             if (batch.Count == 0)
                 return deleted;
+            // The commit that dropped these slices must be durable before their blocks go: otherwise a power failure
+            // could bring back metadata that points at deleted blocks.
+            await _meta.SyncAsync(ct).ConfigureAwait(false);
             foreach (var slice in batch)
             {
                 foreach (var key in _layout.Blocks(slice.Id, slice.Size))

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Fs.Core.Objects;
 
-/// <summary>Makes a directory's entries (a rename, a new file) durable by fsync on the directory itself.</summary>
+/// <summary>Makes a directory's entries durable (fsync on the directory), or everything written to its file system (syncfs).</summary>
 /// <remarks>.NET cannot open a directory as a file handle, so this goes to libc directly.</remarks>
 internal static partial class DirectorySync
 {
@@ -12,7 +12,12 @@ internal static partial class DirectorySync
     private const int EInval = 22;
 
     /// <summary>fsync(2) on the directory at <paramref name="path"/>; a no-op where directories cannot be synced.</summary>
-    public static void Flush(string path)
+    public static void Flush(string path) => Sync(path, Fsync, "fsync");
+
+    /// <summary>syncfs(2): every file written on the file system holding <paramref name="path"/> is on stable storage on return.</summary>
+    public static void FlushFileSystem(string path) => Sync(path, Syncfs, "syncfs");
+
+    private static void Sync(string path, Func<int, int> sync, string call)
     {
         if (OperatingSystem.IsWindows())
             return;
@@ -21,7 +26,7 @@ internal static partial class DirectorySync
             throw Failure("open", path);
         try
         {
-            while (Fsync(fd) != 0)
+            while (sync(fd) != 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
                 if (errno == EIntr)
@@ -29,7 +34,7 @@ internal static partial class DirectorySync
                 // Some file systems do not support fsync on directories; their renames are as durable as they get.
                 if (errno == EInval)
                     return;
-                throw Failure("fsync", path);
+                throw Failure(call, path);
             }
         }
         finally
@@ -49,6 +54,9 @@ internal static partial class DirectorySync
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
+    private static partial int Syncfs(int fd);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);

@@ -9,8 +9,14 @@ public interface IObjectStore : IAsyncDisposable
     /// <summary>Creates the store's container (directory, bucket) when missing.</summary>
     Task CreateAsync(CancellationToken ct);
 
-    /// <summary>Stores an object atomically: readers see all of it or none of it.</summary>
+    /// <summary>
+    /// Stores an object atomically: readers see all of it or none of it. It is durable once <see cref="SyncAsync"/>
+    /// has returned after this put (stores whose puts are durable on return, like S3, need nothing more).
+    /// </summary>
     Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct);
+
+    /// <summary>Makes every put that has completed durable; the chunk layer calls it before committing data as stable.</summary>
+    Task SyncAsync(CancellationToken ct);
 
     /// <summary>Reads a whole object; throws <see cref="ObjectNotFoundException"/> when it does not exist.</summary>
     Task<byte[]> GetAsync(string key, CancellationToken ct);

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Fs.Core.Chunks;
+using Fs.Core.Metrics;
 using Fs.Core.Objects;
 using Microsoft.Extensions.Logging;
 
@@ -40,7 +42,10 @@ public sealed partial class FileSystem
         Guard("open", ino, () => OpenHandleAsync(caller, caller, ino, flags, ct));
 
     /// <summary>Reads up to buffer.Length bytes at offset; returns the count (0 at or past end of file).</summary>
-    public async ValueTask<Result<int>> ReadAsync(FileHandle handle, long offset, Memory<byte> buffer, CancellationToken ct = default)
+    public ValueTask<Result<int>> ReadAsync(FileHandle handle, long offset, Memory<byte> buffer, CancellationToken ct = default) =>
+        Measured("read", handle.Ino, Stopwatch.GetTimestamp(), ReadCoreAsync(handle, offset, buffer, ct));
+
+    private async ValueTask<Result<int>> ReadCoreAsync(FileHandle handle, long offset, Memory<byte> buffer, CancellationToken ct)
     {
         if (handle.Released || !handle.CanRead)
             return Errno.EBADF;
@@ -58,6 +63,7 @@ public sealed partial class FileSystem
             var size = attr.Value.Size;
             var n = await _reader.ReadAsync(handle.Ino, offset, buffer, size, ct).ConfigureAwait(false);
             await ReadAheadAsync(handle, offset, n, size, ct).ConfigureAwait(false);
+            _metrics.BytesRead.WithLabels(CurrentDoor).Add(n);
             return n;
         }
         catch (Exception e)
@@ -67,7 +73,10 @@ public sealed partial class FileSystem
     }
 
     /// <summary>Writes at offset (at end of file for O_APPEND handles); buffered until flush/fsync/release.</summary>
-    public async ValueTask<Result<int>> WriteAsync(FileHandle handle, long offset, ReadOnlyMemory<byte> data, CancellationToken ct = default)
+    public ValueTask<Result<int>> WriteAsync(FileHandle handle, long offset, ReadOnlyMemory<byte> data, CancellationToken ct = default) =>
+        Measured("write", handle.Ino, Stopwatch.GetTimestamp(), WriteCoreAsync(handle, offset, data, ct));
+
+    private async ValueTask<Result<int>> WriteCoreAsync(FileHandle handle, long offset, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
         if (handle.Released || !handle.CanWrite)
             return Errno.EBADF;
@@ -105,6 +114,7 @@ public sealed partial class FileSystem
             }
             await writer.WriteAsync(offset, data, ct).ConfigureAwait(false);
             Notify(ChangeKind.Data, handle.Ino, offset: offset, length: data.Length);
+            _metrics.BytesWritten.WithLabels(CurrentDoor).Add(data.Length);
             return data.Length;
         }
         catch (Exception e)
@@ -118,7 +128,10 @@ public sealed partial class FileSystem
     }
 
     /// <summary>Commits buffered writes of the file to metadata (visible to every appliance).</summary>
-    public async ValueTask<Errno> FlushAsync(FileHandle handle, CancellationToken ct = default)
+    public ValueTask<Errno> FlushAsync(FileHandle handle, CancellationToken ct = default) =>
+        Measured("flush", handle.Ino, Stopwatch.GetTimestamp(), FlushCoreAsync(handle, ct));
+
+    private async ValueTask<Errno> FlushCoreAsync(FileHandle handle, CancellationToken ct)
     {
         if (handle.Released)
             return Errno.EBADF;
@@ -136,7 +149,10 @@ public sealed partial class FileSystem
     }
 
     /// <summary>Commits buffered writes and makes them durable.</summary>
-    public async ValueTask<Errno> FsyncAsync(FileHandle handle, bool dataOnly = false, CancellationToken ct = default)
+    public ValueTask<Errno> FsyncAsync(FileHandle handle, bool dataOnly = false, CancellationToken ct = default) =>
+        Measured("fsync", handle.Ino, Stopwatch.GetTimestamp(), FsyncCoreAsync(handle, ct));
+
+    private async ValueTask<Errno> FsyncCoreAsync(FileHandle handle, CancellationToken ct)
     {
         if (handle.Released)
             return Errno.EBADF;
@@ -155,7 +171,10 @@ public sealed partial class FileSystem
     }
 
     /// <summary>Flushes and closes the handle. POSIX locks are the door's to release (it knows the lock owner).</summary>
-    public async ValueTask<Errno> ReleaseAsync(FileHandle handle, CancellationToken ct = default)
+    public ValueTask<Errno> ReleaseAsync(FileHandle handle, CancellationToken ct = default) =>
+        Measured("release", handle.Ino, Stopwatch.GetTimestamp(), ReleaseCoreAsync(handle, ct));
+
+    private async ValueTask<Errno> ReleaseCoreAsync(FileHandle handle, CancellationToken ct)
     {
         if (!_handles.TryRemove(handle.Id, out _))
             return Errno.EBADF;
@@ -192,7 +211,10 @@ public sealed partial class FileSystem
         return result;
     }
 
-    public async ValueTask<Errno> FallocateAsync(FileHandle handle, FallocateMode mode, long offset, long length, CancellationToken ct = default)
+    public ValueTask<Errno> FallocateAsync(FileHandle handle, FallocateMode mode, long offset, long length, CancellationToken ct = default) =>
+        Measured("fallocate", handle.Ino, Stopwatch.GetTimestamp(), FallocateCoreAsync(handle, mode, offset, length, ct));
+
+    private async ValueTask<Errno> FallocateCoreAsync(FileHandle handle, FallocateMode mode, long offset, long length, CancellationToken ct)
     {
         if (handle.Released || !handle.CanWrite)
             return Errno.EBADF;
@@ -222,7 +244,10 @@ public sealed partial class FileSystem
     }
 
     /// <summary>Copies a range by sharing slices; returns bytes copied (short at end of source).</summary>
-    public async ValueTask<Result<long>> CopyFileRangeAsync(FileHandle source, long sourceOffset, FileHandle destination, long destinationOffset, long length, CancellationToken ct = default)
+    public ValueTask<Result<long>> CopyFileRangeAsync(FileHandle source, long sourceOffset, FileHandle destination, long destinationOffset, long length, CancellationToken ct = default) =>
+        Measured("copy_file_range", destination.Ino, Stopwatch.GetTimestamp(), CopyFileRangeCoreAsync(source, sourceOffset, destination, destinationOffset, length, ct));
+
+    private async ValueTask<Result<long>> CopyFileRangeCoreAsync(FileHandle source, long sourceOffset, FileHandle destination, long destinationOffset, long length, CancellationToken ct)
     {
         if (source.Released || destination.Released || !source.CanRead || !destination.CanWrite)
             return Errno.EBADF;
@@ -352,8 +377,11 @@ public sealed partial class FileSystem
             _compactor.Consider(ino, c);
     }
 
+    /// <summary>Maps an exception from the engines to the errno the caller gets, logging the ones that are the appliance's fault.</summary>
     private Result<int> Fail(string op, ulong ino, Exception e)
     {
+        var door = CurrentDoor;
+        var client = CurrentClient.Value ?? "-";
         switch (e)
         {
             case FsException fs:
@@ -361,13 +389,13 @@ public sealed partial class FileSystem
             case OperationCanceledException:
                 return Errno.EINTR;
             case ObjectNotFoundException or CorruptObjectException:
-                _logger.LogError("{Op} on inode {Ino}: {Error}", op, ino, e.Message);
+                LogFailure(door, op, ino, client, e.Message);
                 return Errno.EIO;
             case IOException io when io.HResult == 28 || io.Message.Contains("No space left", StringComparison.Ordinal):
-                _logger.LogError("{Op} on inode {Ino}: no space left in the object store: {Error}", op, ino, e.Message);
+                LogFailure(door, op, ino, client, "no space left in the object store: " + e.Message);
                 return Errno.ENOSPC;
             default:
-                _logger.LogError(e, "{Op} on inode {Ino} failed", op, ino);
+                LogFailure(e, door, op, ino, client);
                 return Errno.EIO;
         }
     }

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Fs.Core.Cache;
 using Fs.Core.Chunks;
 using Fs.Core.Locks;
 using Fs.Core.Meta;
+using Fs.Core.Metrics;
 using Fs.Core.Objects;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -26,6 +28,8 @@ public sealed partial class FileSystem : IAsyncDisposable
     private readonly LockManager _locks;
     private readonly FileSystemOptions _options;
     private readonly ILogger _logger;
+    private readonly FileSystemMetrics _metrics;
+    private readonly IDisposable _metricsCollector;
     private readonly ConcurrentDictionary<ulong, FileWriter> _writers = new();
     private readonly ConcurrentDictionary<long, FileHandle> _handles = new();
     private readonly CancellationTokenSource _stop = new();
@@ -36,9 +40,10 @@ public sealed partial class FileSystem : IAsyncDisposable
 
     private FileSystem(
         FileSystemOptions options, VolumeFormat format, IMetaEngine meta, IObjectStore store, BlockCodec codec,
-        BlockCache cache, long session, ILoggerFactory loggerFactory)
+        BlockCache cache, long session, FileSystemMetrics metrics, ILoggerFactory loggerFactory)
     {
         _options = options;
+        _metrics = metrics;
         Format = format;
         _meta = meta;
         _store = store;
@@ -53,7 +58,7 @@ public sealed partial class FileSystem : IAsyncDisposable
         _locks = new LockManager(new MetaLockStore(meta), new LockManagerOptions(), loggerFactory.CreateLogger<LockManager>());
         _sessionLoop = Task.Run(SessionLoopAsync);
         _trashLoop = Task.Run(TrashLoopAsync);
-        if (meta is IMetaChangeFeed feed)
+        if ((meta is InstrumentedMetaEngine counted ? counted.Inner : meta) is IMetaChangeFeed feed)
         {
             // Other appliances' changes: wake lock waiters at once, and tell doors with caches what went stale.
             feed.LocksChanged += _locks.NotifyChanged;
@@ -63,6 +68,7 @@ public sealed partial class FileSystem : IAsyncDisposable
                 Notify(ChangeKind.Data, ino, origin: RemoteOrigin);
             };
         }
+        _metricsCollector = metrics.Attach(this);
     }
 
     /// <summary>The <see cref="ChangeNotice.Origin"/> of changes made by other appliances on the volume.</summary>
@@ -77,6 +83,11 @@ public sealed partial class FileSystem : IAsyncDisposable
 
     public IObjectStore ObjectStore => _store;
 
+    /// <summary>Where this volume's metrics are kept.</summary>
+    public FileSystemMetrics Metrics => _metrics;
+
+    internal int OpenHandleCount => _handles.Count;
+
     /// <summary>This process's session id in the metadata engine.</summary>
     public long Session { get; }
 
@@ -87,19 +98,31 @@ public sealed partial class FileSystem : IAsyncDisposable
     /// Marks the calls made by the current asynchronous flow as coming from <paramref name="door"/>, so notices of the
     /// changes they make carry it as <see cref="ChangeNotice.Origin"/>. Dispose the result to end the mark.
     /// </summary>
-    public static OriginScope EnterDoor(object door)
+    public static OriginScope EnterDoor(object door) => EnterDoor(door, null);
+
+    /// <summary>
+    /// Like <see cref="EnterDoor(object)"/>, and names the client (e.g. its address and user) in the volume's error and
+    /// debug logs of the calls made in the flow.
+    /// </summary>
+    public static OriginScope EnterDoor(object door, string? client)
     {
-        var previous = CurrentOrigin.Value;
+        var scope = new OriginScope(CurrentOrigin.Value, CurrentClient.Value);
         CurrentOrigin.Value = door;
-        return new OriginScope(previous);
+        CurrentClient.Value = client;
+        return scope;
     }
 
     private static readonly AsyncLocal<object?> CurrentOrigin = new();
+    private static readonly AsyncLocal<string?> CurrentClient = new();
 
-    /// <summary>Restores the previous origin when disposed.</summary>
-    public readonly struct OriginScope(object? previous) : IDisposable
+    /// <summary>Restores the previous origin and client when disposed.</summary>
+    public readonly struct OriginScope(object? previous, string? previousClient = null) : IDisposable
     {
-        public void Dispose() => CurrentOrigin.Value = previous;
+        public void Dispose()
+        {
+            CurrentOrigin.Value = previous;
+            CurrentClient.Value = previousClient;
+        }
     }
 
     private void Notify(ChangeKind kind, ulong ino, ulong parent = 0, string? name = null, long offset = 0, long length = 0, object? origin = null)
@@ -163,7 +186,8 @@ public sealed partial class FileSystem : IAsyncDisposable
     public static async Task<FileSystem> OpenAsync(FileSystemOptions options, ILoggerFactory? loggerFactory = null, CancellationToken ct = default)
     {
         loggerFactory ??= NullLoggerFactory.Instance;
-        var meta = MetaEngines.Open(options.MetaUrl, loggerFactory);
+        var metrics = options.Metrics ?? new FileSystemMetrics(new MetricsRegistry());
+        IMetaEngine meta = new InstrumentedMetaEngine(MetaEngines.Open(options.MetaUrl, loggerFactory), metrics);
         IObjectStore? store = null;
         try
         {
@@ -172,15 +196,16 @@ public sealed partial class FileSystem : IAsyncDisposable
             if (format.Encrypted && options.EncryptKeyFile is null)
                 throw new VolumeException($"volume '{format.Name}' is encrypted; give its key file (--encrypt-key)");
             var codec = BlockCodec.ForVolume(format, options.EncryptKeyFile is null ? null : BlockCodec.LoadKey(options.EncryptKeyFile));
-            store = ObjectStores.Open(options.StorageUrl ?? format.Storage);
+            var opened = ObjectStores.Open(options.StorageUrl ?? format.Storage);
+            store = new InstrumentedObjectStore(opened, metrics);
             var cacheOptions = BlockCacheOptions.From(options);
             // A disk tier in front of a local directory would only copy blocks from one local disk to another.
-            if (store is LocalDirectoryStore)
+            if (opened is LocalDirectoryStore)
                 cacheOptions = cacheOptions with { DiskDir = null };
             var cache = new BlockCache(store, codec, cacheOptions, loggerFactory.CreateLogger<BlockCache>());
             var session = await meta.RegisterSessionAsync(Environment.MachineName, Environment.ProcessId,
                 typeof(FileSystem).Assembly.GetName().Version?.ToString() ?? "0", options.SessionDoors, ct).ConfigureAwait(false);
-            return new FileSystem(options, format, meta, store, codec, cache, session, loggerFactory);
+            return new FileSystem(options, format, meta, store, codec, cache, session, metrics, loggerFactory);
         }
         catch
         {
@@ -221,6 +246,7 @@ public sealed partial class FileSystem : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        _metricsCollector.Dispose();
         foreach (var writer in _writers.Values)
         {
             await writer.Lock.WaitAsync().ConfigureAwait(false);
@@ -288,43 +314,93 @@ public sealed partial class FileSystem : IAsyncDisposable
     /// <summary>Runs a metadata-only operation, turning failures of the engine into errno results.</summary>
     private async ValueTask<Result<T>> Guard<T>(string op, ulong ino, Func<ValueTask<Result<T>>> call)
     {
+        var started = Stopwatch.GetTimestamp();
+        Result<T> result;
         try
         {
-            return await call().ConfigureAwait(false);
-        }
-        catch (FsException e)
-        {
-            return e.Errno;
-        }
-        catch (OperationCanceledException)
-        {
-            return Errno.EINTR;
+            result = await call().ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            _logger.LogError(e, "{Op} on inode {Ino} failed", op, ino);
-            return Errno.EIO;
+            result = Fail(op, ino, e).Error;
         }
+        Completed(op, ino, started, result.Error);
+        return result;
     }
 
     private async ValueTask<Errno> Guard(string op, ulong ino, Func<ValueTask<Errno>> call)
     {
+        var started = Stopwatch.GetTimestamp();
+        Errno result;
         try
         {
-            return await call().ConfigureAwait(false);
-        }
-        catch (FsException e)
-        {
-            return e.Errno;
-        }
-        catch (OperationCanceledException)
-        {
-            return Errno.EINTR;
+            result = await call().ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            _logger.LogError(e, "{Op} on inode {Ino} failed", op, ino);
-            return Errno.EIO;
+            result = Fail(op, ino, e).Error;
+        }
+        Completed(op, ino, started, result);
+        return result;
+    }
+
+    /// <summary>Times a data-path operation whose body maps its own failures to errno results.</summary>
+    private async ValueTask<Result<T>> Measured<T>(string op, ulong ino, long started, ValueTask<Result<T>> call)
+    {
+        var result = Errno.EIO;
+        try
+        {
+            var value = await call.ConfigureAwait(false);
+            result = value.Error;
+            return value;
+        }
+        catch (OperationCanceledException)
+        {
+            result = Errno.EINTR;
+            throw;
+        }
+        finally
+        {
+            Completed(op, ino, started, result);
         }
     }
+
+    private async ValueTask<Errno> Measured(string op, ulong ino, long started, ValueTask<Errno> call)
+    {
+        var result = Errno.EIO;
+        try
+        {
+            result = await call.ConfigureAwait(false);
+            return result;
+        }
+        catch (OperationCanceledException)
+        {
+            result = Errno.EINTR;
+            throw;
+        }
+        finally
+        {
+            Completed(op, ino, started, result);
+        }
+    }
+
+    private static string CurrentDoor => DoorLabel.Of(CurrentOrigin.Value);
+
+    /// <summary>Counts a finished operation for the door it came through and, at debug level, logs it as a request.</summary>
+    private void Completed(string op, ulong ino, long started, Errno result)
+    {
+        var door = CurrentDoor;
+        _metrics.Completed(door, op, started, result);
+        if (_logger.IsEnabled(LogLevel.Debug))
+            LogRequest(door, op, ino, CurrentClient.Value ?? "-", result, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Door} {Op} inode {Ino} client {Client}: {Result} in {ElapsedMs:0.###} ms")]
+    private partial void LogRequest(string door, string op, ulong ino, string client, Errno result, double elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Door} {Op} on inode {Ino} from client {Client} failed")]
+    private partial void LogFailure(Exception error, string door, string op, ulong ino, string client);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Door} {Op} on inode {Ino} from client {Client}: {Error}")]
+    private partial void LogFailure(string door, string op, ulong ino, string client, string error);
 }

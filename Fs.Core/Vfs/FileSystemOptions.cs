@@ -1,3 +1,5 @@
+using Fs.Core.Metrics;
+
 namespace Fs.Core.Vfs;
 
 /// <summary>How to open a volume: where its metadata and objects are, and the cache and writer settings of this process.</summary>
@@ -40,6 +42,9 @@ public sealed record FileSystemOptions
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Where the volume's metrics are kept; null keeps them in a registry of the volume's own that nobody scrapes.</summary>
+    public FileSystemMetrics? Metrics { get; init; }
 
     /// <summary>How often slices of deleted data are removed from the object store.</summary>
     public TimeSpan DeletionInterval { get; init; } = TimeSpan.FromSeconds(2);

@@ -10,7 +10,10 @@ namespace Fs.Core.Bench;
 /// cold read (vs dd on the same file system), and create / stat / unlink of many files on the SQLite engine and, with
 /// --meta-url, on that engine too (a Redis the caller runs: each run formats a volume under a fresh key prefix there and
 /// removes it afterwards, and prints the Redis commands and scripts per operation). --meta-only skips the data part.
+/// With --storage-url (e.g. s3://bucket?endpoint=...) the file data goes to that object store instead, and only the
+/// write and cold read are measured: the peer to compare with runs outside (bench/s3fs-peer.sh runs s3fs).
 /// Usage: Fs.Core.Bench [--dir DIR] [--size-mib N] [--files N] [--runs N] [--meta-url redis://host:port/db] [--meta-only]
+///        [--storage-url URL]
 /// </summary>
 public static class Program
 {
@@ -23,11 +26,13 @@ public static class Program
         var sizeMiB = int.Parse(Arg(args, "--size-mib") ?? "1024");
         var files = int.Parse(Arg(args, "--files") ?? "10000");
         var runs = int.Parse(Arg(args, "--runs") ?? "1");
+        var storageUrl = Arg(args, "--storage-url");
         var metaUrl = Arg(args, "--meta-url");
         var metaOnly = args.Contains("--meta-only");
         Directory.CreateDirectory(dir);
         var canDropCaches = File.Exists("/proc/sys/vm/drop_caches") && Environment.UserName == "root";
-        Console.WriteLine($"dir {dir}, {sizeMiB} MiB, {files} files, {runs} run(s), cold reads {(canDropCaches ? "with" : "WITHOUT")} dropped page cache");
+        Console.WriteLine($"dir {dir}, {sizeMiB} MiB, {files} files, {runs} run(s), cold reads {(canDropCaches ? "with" : "WITHOUT")} dropped page cache"
+            + (storageUrl is null ? "" : $", data in {storageUrl}"));
 
         if (metaOnly)
         {
@@ -43,6 +48,24 @@ public static class Program
 
         var pattern = new byte[64 << 20];
         new Random(42).NextBytes(pattern);
+        if (storageUrl is not null)
+        {
+            for (var run = 1; run <= runs; run++)
+            {
+                Console.WriteLine($"--- run {run}");
+                var volume = Path.Combine(dir, $"volume-{run}");
+                if (Directory.Exists(volume))
+                    Directory.Delete(volume, recursive: true);
+                Directory.CreateDirectory(volume);
+                var (write, read) = await WriteAndColdReadAsync(volume, storageUrl, pattern, sizeMiB, canDropCaches);
+                Console.WriteLine($"{"",-28}{"seconds",10}{"MiB/s",10}");
+                Console.WriteLine($"{"vfs write+fsync (store)",-28}{write,10:F2}{sizeMiB / write,10:F0}");
+                Console.WriteLine($"{"vfs cold read (store)",-28}{read,10:F2}{sizeMiB / read,10:F0}");
+                Directory.Delete(volume, recursive: true);
+            }
+            return 0;
+        }
+
         var source = Path.Combine(dir, "source.bin");
         await WriteSourceAsync(source, pattern, sizeMiB);
 
@@ -60,51 +83,8 @@ public static class Program
             if (Directory.Exists(volume))
                 Directory.Delete(volume, recursive: true);
             Directory.CreateDirectory(volume);
-            var options = new FileSystemOptions { MetaUrl = $"sqlite://{volume}/meta.db", StorageUrl = $"file://{volume}/objects" };
-            await FileSystem.FormatAsync(new FormatOptions { Name = "bench", MetaUrl = options.MetaUrl, StorageUrl = options.StorageUrl! });
-
-            double vfsWrite;
-            ulong ino;
-            await using (var fs = await FileSystem.OpenAsync(options))
-            {
-                var sw = Stopwatch.StartNew();
-                var (attr, handle) = (await fs.CreateAsync(Caller.Root, 1, "big.bin", 0x1A4, OpenFlags.ReadWrite)).Value;
-                ino = attr.Ino;
-                for (long off = 0; off < (long)sizeMiB << 20; off += IoSize)
-                {
-                    var at = (int)(off % pattern.Length);
-                    Check((await fs.WriteAsync(handle, off, pattern.AsMemory(at, IoSize))).Error, "write");
-                }
-                Check(await fs.FsyncAsync(handle), "fsync");
-                vfsWrite = sw.Elapsed.TotalSeconds;
-                Check(await fs.ReleaseAsync(handle), "release");
-            }
-
-            if (canDropCaches)
-                DropCaches();
-            double vfsRead;
-            await using (var fs = await FileSystem.OpenAsync(options))
-            {
-                var buffer = new byte[IoSize];
-                var sw = Stopwatch.StartNew();
-                var handle = (await fs.OpenAsync(Caller.Root, ino, OpenFlags.ReadOnly)).Value;
-                long total = 0;
-                while (true)
-                {
-                    var n = (await fs.ReadAsync(handle, total, buffer)).Value;
-                    if (n == 0)
-                        break;
-                    var at = (int)(total % pattern.Length);
-                    if (!buffer.AsSpan(0, n).SequenceEqual(pattern.AsSpan(at, n)))
-                        throw new InvalidOperationException($"read back wrong data at offset {total}");
-                    total += n;
-                }
-                vfsRead = sw.Elapsed.TotalSeconds;
-                await fs.ReleaseAsync(handle);
-                Console.WriteLine($"cache after the cold read: {fs.CacheStats}");
-                if (total != (long)sizeMiB << 20)
-                    throw new InvalidOperationException($"read {total} bytes, expected {(long)sizeMiB << 20}");
-            }
+            var (vfsWrite, vfsRead) = await WriteAndColdReadAsync(volume, $"file://{volume}/objects", pattern, sizeMiB, canDropCaches);
+            var options = new FileSystemOptions { MetaUrl = $"sqlite://{volume}/meta.db" };
 
             var mib = (double)sizeMiB;
             Console.WriteLine($"{"",-28}{"seconds",10}{"MiB/s",10}{"ratio",8}");
@@ -120,6 +100,56 @@ public static class Program
         }
         File.Delete(source);
         return 0;
+    }
+
+    /// <summary>Formats a volume with its data at <paramref name="storageUrl"/>, writes the file and fsyncs it, then reads it back from a new instance (empty cache).</summary>
+    private static async Task<(double Write, double Read)> WriteAndColdReadAsync(string volume, string storageUrl, byte[] pattern, int sizeMiB, bool canDropCaches)
+    {
+        var options = new FileSystemOptions { MetaUrl = $"sqlite://{volume}/meta.db", StorageUrl = storageUrl };
+        await FileSystem.FormatAsync(new FormatOptions { Name = "bench", MetaUrl = options.MetaUrl, StorageUrl = storageUrl });
+
+        double write;
+        ulong ino;
+        await using (var fs = await FileSystem.OpenAsync(options))
+        {
+            var sw = Stopwatch.StartNew();
+            var (attr, handle) = (await fs.CreateAsync(Caller.Root, 1, "big.bin", 0x1A4, OpenFlags.ReadWrite)).Value;
+            ino = attr.Ino;
+            for (long off = 0; off < (long)sizeMiB << 20; off += IoSize)
+            {
+                var at = (int)(off % pattern.Length);
+                Check((await fs.WriteAsync(handle, off, pattern.AsMemory(at, IoSize))).Error, "write");
+            }
+            Check(await fs.FsyncAsync(handle), "fsync");
+            write = sw.Elapsed.TotalSeconds;
+            Check(await fs.ReleaseAsync(handle), "release");
+        }
+
+        if (canDropCaches)
+            DropCaches();
+        await using (var fs = await FileSystem.OpenAsync(options))
+        {
+            var buffer = new byte[IoSize];
+            var sw = Stopwatch.StartNew();
+            var handle = (await fs.OpenAsync(Caller.Root, ino, OpenFlags.ReadOnly)).Value;
+            long total = 0;
+            while (true)
+            {
+                var n = (await fs.ReadAsync(handle, total, buffer)).Value;
+                if (n == 0)
+                    break;
+                var at = (int)(total % pattern.Length);
+                if (!buffer.AsSpan(0, n).SequenceEqual(pattern.AsSpan(at, n)))
+                    throw new InvalidOperationException($"read back wrong data at offset {total}");
+                total += n;
+            }
+            var read = sw.Elapsed.TotalSeconds;
+            await fs.ReleaseAsync(handle);
+            Console.WriteLine($"cache after the cold read: {fs.CacheStats}");
+            if (total != (long)sizeMiB << 20)
+                throw new InvalidOperationException($"read {total} bytes, expected {(long)sizeMiB << 20}");
+            return (write, read);
+        }
     }
 
     private static async Task SqliteMetadataAsync(string dir, int run, int files)

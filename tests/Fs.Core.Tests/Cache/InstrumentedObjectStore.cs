@@ -45,6 +45,8 @@ public sealed class InstrumentedObjectStore(IObjectStore inner) : IObjectStore
 
     public Task DeleteAsync(string key, CancellationToken ct) => inner.DeleteAsync(key, ct);
 
+    public Task SyncAsync(CancellationToken ct) => inner.SyncAsync(ct);
+
     public Task<long?> HeadAsync(string key, CancellationToken ct) => inner.HeadAsync(key, ct);
 
     public IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, CancellationToken ct) => inner.ListAsync(prefix, ct);

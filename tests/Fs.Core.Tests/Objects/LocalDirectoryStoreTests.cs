@@ -67,7 +67,7 @@ public sealed class LocalDirectoryStoreTests : ObjectStoreConformance, IDisposab
     }
 
     [Theory]
-    [InlineData("s3://bucket/prefix")]
+    [InlineData("gs://bucket/prefix")]
     [InlineData("http://host/x")]
     [InlineData("relative/path")]
     [InlineData("file://host/path")]

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Fs.Core.Objects;
+
+namespace Fs.Core.Metrics;
+
+/// <summary>An object store that counts every request of the store it wraps: latency per operation, failures, bytes moved.</summary>
+public sealed class InstrumentedObjectStore(IObjectStore inner, FileSystemMetrics metrics) : IObjectStore
+{
+    public IObjectStore Inner => inner;
+
+    public string Description => inner.Description;
+
+    public Task CreateAsync(CancellationToken ct) => Measure("create", () => inner.CreateAsync(ct));
+
+    public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        await Measure("put", () => inner.PutAsync(key, data, ct)).ConfigureAwait(false);
+        metrics.ObjectBytes.WithLabels("out").Add(data.Length);
+    }
+
+    public async Task<byte[]> GetAsync(string key, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var data = await inner.GetAsync(key, ct).ConfigureAwait(false);
+            metrics.ObjectBytes.WithLabels("in").Add(data.Length);
+            return data;
+        }
+        catch (ObjectNotFoundException)
+        {
+            // A missing object is an answer, not a failure of the store.
+            throw;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            metrics.ObjectErrors.WithLabels("get").Increment();
+            throw;
+        }
+        finally
+        {
+            metrics.ObjectRequests.WithLabels("get").ObserveSince(started);
+        }
+    }
+
+    public Task DeleteAsync(string key, CancellationToken ct) => Measure("delete", () => inner.DeleteAsync(key, ct));
+
+    public Task SyncAsync(CancellationToken ct) => Measure("sync", () => inner.SyncAsync(ct));
+
+    public async Task<long?> HeadAsync(string key, CancellationToken ct)
+    {
+        long? size = null;
+        await Measure("head", async () => size = await inner.HeadAsync(key, ct).ConfigureAwait(false)).ConfigureAwait(false);
+        return size;
+    }
+
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken ct)
+    {
+        // A listing is one request per page in most stores; it is timed as a whole and counted once.
+        var started = Stopwatch.GetTimestamp();
+        var listing = inner.ListAsync(prefix, ct).GetAsyncEnumerator(ct);
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    if (!await listing.MoveNextAsync().ConfigureAwait(false))
+                        break;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    metrics.ObjectErrors.WithLabels("list").Increment();
+                    throw;
+                }
+                yield return listing.Current;
+            }
+        }
+        finally
+        {
+            await listing.DisposeAsync().ConfigureAwait(false);
+            metrics.ObjectRequests.WithLabels("list").ObserveSince(started);
+        }
+    }
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+
+    private async Task Measure(string op, Func<Task> call)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await call().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            metrics.ObjectErrors.WithLabels(op).Increment();
+            throw;
+        }
+        finally
+        {
+            metrics.ObjectRequests.WithLabels(op).ObserveSince(started);
+        }
+    }
+}
