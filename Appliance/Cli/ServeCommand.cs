@@ -27,6 +27,7 @@ internal static class ServeCommand
         };
         var webdav = new WebDavFlags();
         var fuse = new FuseFlags();
+        var nfs = new NfsFlags();
 
         var command = new Command("serve", "Serve the volume (formatting it first when it is new)")
         {
@@ -34,6 +35,7 @@ internal static class ServeCommand
         };
         webdav.AddTo(command);
         fuse.AddTo(command);
+        nfs.AddTo(command);
         command.SetAction((parse, ct) => CommandContext.RunAsync(parse, globals, async (context, token) =>
         {
             var location = context.ResolveLocation(parse.GetValue(cacheDir));
@@ -54,7 +56,8 @@ internal static class ServeCommand
 
             // RunAsync disposes the host (asynchronously, as VolumeService needs) whether it stops cleanly or fails to start.
             var host = BuildHost(context, new VolumeServiceOptions(location, fileSystem, FormatCommand.DefaultName),
-                webdav.Read(parse, context.WorkingDirectory), fuse.Read(parse, context.WorkingDirectory, location.DataDirectory), adminEndpoint, metrics.Registry);
+                webdav.Read(parse, context.WorkingDirectory), fuse.Read(parse, context.WorkingDirectory, location.DataDirectory),
+                nfs.Read(parse, context.Settings), adminEndpoint, metrics.Registry);
             await host.RunAsync(token).ConfigureAwait(false);
             return ExitCodes.Ok;
         }, ct));
@@ -66,7 +69,8 @@ internal static class ServeCommand
     /// <see cref="VolumeService"/>), then the ready line.
     /// </summary>
     private static IHost BuildHost(
-        CommandContext context, VolumeServiceOptions volume, Protocols.WebDav.WebDavOptions? webdav, FuseServiceOptions? fuse, AdminEndpoint admin, MetricsRegistry registry)
+        CommandContext context, VolumeServiceOptions volume, Protocols.WebDav.WebDavOptions? webdav, FuseServiceOptions? fuse,
+        Protocols.Nfs.NfsServerOptions? nfs, AdminEndpoint admin, MetricsRegistry registry)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -106,6 +110,13 @@ internal static class ServeCommand
             builder.Services.AddSingleton<FuseService>();
             builder.Services.AddSingleton<IDoor>(sp => sp.GetRequiredService<FuseService>());
             builder.Services.AddHostedService(sp => sp.GetRequiredService<FuseService>());
+        }
+        if (nfs is not null)
+        {
+            builder.Services.AddSingleton(nfs);
+            builder.Services.AddSingleton<NfsService>();
+            builder.Services.AddSingleton<IDoor>(sp => sp.GetRequiredService<NfsService>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<NfsService>());
         }
         builder.Services.AddHostedService<ReadyAnnouncement>();
         return builder.Build();

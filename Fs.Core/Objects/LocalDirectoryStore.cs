@@ -79,7 +79,7 @@ public sealed class LocalDirectoryStore : IObjectStore
         var path = PathOf(key);
         try
         {
-            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.None);
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.SequentialScan);
             var length = RandomAccess.GetLength(handle);
             if (length > Array.MaxLength)
                 throw new IOException($"object {key} is too large to read at once ({length} bytes)");

@@ -14,7 +14,7 @@ public sealed partial class AdminEndpointTests : IDisposable
     [Fact]
     public async Task Serve_answers_healthz_and_metrics_on_the_admin_port_and_admin_off_opens_none()
     {
-        await using (var serve = ChildProcess.Start("appliance.dll", _dir, "serve", "--admin", "127.0.0.1:0"))
+        await using (var serve = ChildProcess.Start("appliance.dll", _dir, "serve", "--admin", "127.0.0.1:0", "--webdav", "off", "--nfs", "off"))
         {
             var line = await serve.WaitForLineAsync(l => l.Contains("admin endpoint on ", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
             var address = new Uri(AdminLine().Match(line).Groups["url"].Value);
@@ -33,7 +33,7 @@ public sealed partial class AdminEndpointTests : IDisposable
             Assert.Equal(0, await serve.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         }
 
-        await using (var quiet = ChildProcess.Start("appliance.dll", _dir, "serve", "--admin", "off"))
+        await using (var quiet = ChildProcess.Start("appliance.dll", _dir, "serve", "--admin", "off", "--webdav", "off", "--nfs", "off"))
         {
             await quiet.WaitForLineAsync(l => l.Contains("ready: volume ", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
             Assert.DoesNotContain("admin endpoint on", quiet.Transcript, StringComparison.Ordinal);

@@ -44,7 +44,7 @@ public sealed class ServeFuseTests : IDisposable
 
     private async Task<ChildProcess> StartAsync()
     {
-        var serve = ChildProcess.Start("appliance.dll", _dir, "serve", "--webdav", "off", "--mount", MountPoint);
+        var serve = ChildProcess.Start("appliance.dll", _dir, "serve", "--webdav", "off", "--nfs", "off", "--mount", MountPoint);
         var ready = await serve.WaitForLineAsync(l => l.Contains("ready: volume ", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
         Assert.Contains($"fuse at {MountPoint}", ready);
         return serve;

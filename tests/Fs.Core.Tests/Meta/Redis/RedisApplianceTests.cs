@@ -43,8 +43,7 @@ public sealed class RedisApplianceTests(ITestOutputHelper output) : IAsyncLifeti
         var options = await FormatAsync(await RedisServer.Shared);
         await using var one = await FileSystem.OpenAsync(options);
         await using var two = await FileSystem.OpenAsync(options);
-        // What the host does for a shared engine: lock notices from other appliances wake this appliance's waiters.
-        ((IMetaChangeFeed)two.Meta).LocksChanged += two.Locks.NotifyChanged;
+        // FileSystem subscribes its lock manager to the engine's lock notices: no wiring here.
         var (attr, handle) = (await one.CreateAsync(Caller.Root, FsLimits.RootIno, "shared", 0x1A4, OpenFlags.ReadWrite)).Value;
         await one.ReleaseAsync(handle);
         var holder = new LockOwner(one.Session, LockDoor.Fuse, "host-one", 1);
