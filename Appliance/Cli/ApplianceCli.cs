@@ -15,6 +15,14 @@ public static class ApplianceCli
         root.Subcommands.Add(StatusCommand.Create(globals));
         root.Subcommands.Add(InfoCommand.Create(globals));
         root.Subcommands.Add(FsckCommand.Create(globals));
+        root.Subcommands.Add(GcCommand.Create(globals));
+        root.Subcommands.Add(DumpCommand.Create(globals));
+        root.Subcommands.Add(LoadCommand.Create(globals));
+        root.Subcommands.Add(ConfigCommand.Create(globals));
+        root.Subcommands.Add(RestoreCommand.Create(globals));
+        root.Subcommands.Add(WarmupCommand.Create(globals));
+        root.Subcommands.Add(BenchCommand.Create(globals));
+        root.Subcommands.Add(DestroyCommand.Create(globals));
         root.Subcommands.Add(WebDavUserCommand.Create(globals));
         return root;
     }

@@ -16,20 +16,11 @@ internal static class FsckCommand
     public static Command Create(GlobalOptions globals)
     {
         var repair = new Option<bool>("--repair") { Description = "Repair what the metadata check finds (block damage cannot be repaired)" };
-        var encryptKey = new Option<string?>("--encrypt-key") { Description = "Key file of an encrypted volume", HelpName = "FILE" };
+        var encryptKey = VolumeOpening.EncryptKeyOption();
         var command = new Command("fsck", "Check the volume: metadata invariants, every referenced block, unreferenced objects") { repair, encryptKey };
         command.SetAction((parse, ct) => CommandContext.RunAsync(parse, globals, async (context, token) =>
         {
-            var location = context.ResolveLocation();
-            var options = new FileSystemOptions
-            {
-                MetaUrl = location.MetaUrl,
-                StorageUrl = location.StorageGiven ? location.StorageUrl : null,
-                EncryptKeyFile = context.Settings.Get(parse.GetValue(encryptKey), SettingKeys.EncryptKey) is { } key
-                    ? Path.GetFullPath(key, context.WorkingDirectory)
-                    : null,
-            };
-            var fs = await FileSystem.OpenAsync(options, context.LoggerFactory, token).ConfigureAwait(false);
+            var fs = await VolumeOpening.OpenAsync(context, encryptKey, token).ConfigureAwait(false);
             await using (fs.ConfigureAwait(false))
             {
                 var checker = new VolumeChecker(fs.Meta, fs.ObjectStore, fs.Format.BlockSize, fs.VerifyBlockAsync);
@@ -42,10 +33,7 @@ internal static class FsckCommand
     }
 
     private static Task<VolumeCheckReport> RunWithProgressAsync(IAnsiConsole console, VolumeChecker checker, bool repair, CancellationToken ct) =>
-        console.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-            .StartAsync(async ctx =>
+        VolumeCheckProgressBar.Display(console).StartAsync(async ctx =>
             {
                 var tasks = new Dictionary<VolumeCheckPhase, ProgressTask>
                 {
@@ -54,7 +42,7 @@ internal static class FsckCommand
                     [VolumeCheckPhase.VerifyBlocks] = ctx.AddTask("blocks", autoStart: false),
                     [VolumeCheckPhase.ListObjects] = ctx.AddTask("objects", autoStart: false),
                 };
-                return await checker.CheckAsync(repair, new ProgressTasks(tasks), ct).ConfigureAwait(false);
+                return await checker.CheckAsync(repair, new VolumeCheckProgressBar(tasks), ct).ConfigureAwait(false);
             });
 
     private static void Render(IAnsiConsole console, VolumeCheckReport report)
@@ -103,27 +91,6 @@ internal static class FsckCommand
             var unrepaired = report.MetaIssues.Count(i => !i.Repaired);
             console.MarkupLine(CultureInfo.InvariantCulture,
                 $"[red]problems found[/]: {report.BlockProblems.Count} damaged blocks, {unrepaired} unrepaired metadata issues; {summary}");
-        }
-    }
-
-    /// <summary>Feeds checker progress into Spectre tasks; called from the checker's parallel workers, which Spectre's tasks tolerate.</summary>
-    private sealed class ProgressTasks(Dictionary<VolumeCheckPhase, ProgressTask> tasks) : IProgress<VolumeCheckProgress>
-    {
-        public void Report(VolumeCheckProgress value)
-        {
-            var task = tasks[value.Phase];
-            if (!task.IsStarted)
-                task.StartTask();
-            if (value.Total < 0)
-            {
-                task.IsIndeterminate = true;
-                return;
-            }
-            task.IsIndeterminate = false;
-            task.MaxValue = Math.Max(1, value.Total);
-            task.Value = value.Total == 0 ? 1 : value.Done;
-            if (value.Done >= value.Total)
-                task.StopTask();
         }
     }
 }

@@ -44,6 +44,12 @@ internal sealed class FileWriter
     /// <summary>End of the highest uncommitted write (0 when nothing is pending).</summary>
     public long PendingLength { get; private set; }
 
+    /// <summary>The file's stored length when a capacity check last read it.</summary>
+    public long StoredLength { get; set; }
+
+    /// <summary>Usage the uncommitted writes add beyond <see cref="StoredLength"/>: what the capacity check counts as on its way.</summary>
+    public long PendingGrowth => HasPending ? Math.Max(0, ChunkLayout.Usage(PendingLength) - ChunkLayout.Usage(StoredLength)) : 0;
+
     /// <summary>Time of the last uncommitted write (nanoseconds).</summary>
     public long PendingMtime { get; private set; }
 

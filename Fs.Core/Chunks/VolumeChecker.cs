@@ -55,6 +55,17 @@ public sealed class VolumeChecker
             pendingDeletion);
     }
 
+    /// <summary>
+    /// The scan behind <c>appliance gc</c>: objects under chunks/ that no slice references, and the objects waiting for the
+    /// background deleter, without reading any block back.
+    /// </summary>
+    public async Task<GarbageReport> FindGarbageAsync(IProgress<VolumeCheckProgress>? progress, CancellationToken ct)
+    {
+        var (slices, chunkCount) = await ScanSlicesAsync(progress, ct).ConfigureAwait(false);
+        var (leaked, pendingDeletion) = await FindUnreferencedObjectsAsync(slices, progress, ct).ConfigureAwait(false);
+        return new GarbageReport(chunkCount, slices.Count, leaked, pendingDeletion);
+    }
+
     private async Task<(Dictionary<ulong, SliceUse> Slices, long Chunks)> ScanSlicesAsync(IProgress<VolumeCheckProgress>? progress, CancellationToken ct)
     {
         var slices = new Dictionary<ulong, SliceUse>();
@@ -143,6 +154,10 @@ public sealed class VolumeChecker
             if (!slices.ContainsKey(sliceRef.Id))
                 known.Add(sliceRef.Id);
         }
+        // Engines move a slice whose count reached zero into their deletion queue rather than keeping a zero count.
+        foreach (var pending in await _meta.PendingSliceDeletionsAsync(int.MaxValue, ct).ConfigureAwait(false))
+            if (!slices.ContainsKey(pending.Id))
+                known.Add(pending.Id);
 
         var leaked = new List<ObjectInfo>();
         long pendingDeletion = 0;
@@ -226,3 +241,6 @@ public sealed record VolumeCheckReport(
     /// <summary>True when no file's data or metadata is damaged (leaked objects waste space but harm nothing).</summary>
     public bool Clean => BlockProblems.Count == 0 && MetaIssues.All(i => i.Repaired);
 }
+
+/// <summary>What gc found: objects no slice references (wasted space) and objects of released slices awaiting deletion.</summary>
+public sealed record GarbageReport(long Chunks, long Slices, IReadOnlyList<ObjectInfo> LeakedObjects, long PendingDeletionObjects);

@@ -23,6 +23,9 @@ public interface IMetaEngine : IAsyncDisposable
     /// <summary>Replaces the settings that may change after format (trash days, capacity, inode limit).</summary>
     ValueTask UpdateFormatAsync(VolumeFormat format, CancellationToken ct);
 
+    /// <summary>Deletes every record of the volume (format included), leaving the engine as before format; `appliance destroy` does this after the objects are gone.</summary>
+    ValueTask DestroyAsync(CancellationToken ct);
+
     ValueTask<UsageCounters> GetUsageAsync(CancellationToken ct);
 
     // ---- sessions ----
@@ -58,12 +61,19 @@ public interface IMetaEngine : IAsyncDisposable
     /// </summary>
     ValueTask<Result<InodeAttr>> MknodAsync(Caller caller, ulong parent, string name, FileType type, uint mode, uint rdev, string? symlinkTarget, CancellationToken ct);
 
-    /// <summary>Removes a non-directory name. The inode is deleted when its last name goes and no session has it open.</summary>
+    /// <summary>
+    /// Removes a non-directory name. The inode is deleted when its last name goes and no session has it open. While the
+    /// stored format's TrashDays is above zero, a name outside /.trash is instead moved into /.trash (see <see cref="TrashLayout"/>)
+    /// and the inode keeps its links.
+    /// </summary>
     ValueTask<Result<RemovedInode>> UnlinkAsync(Caller caller, ulong parent, string name, CancellationToken ct);
 
     ValueTask<Errno> RmdirAsync(Caller caller, ulong parent, string name, CancellationToken ct);
 
-    /// <summary>rename(2) / renameat2(2) with NOREPLACE and EXCHANGE. Returns the replaced inode, if one was replaced.</summary>
+    /// <summary>
+    /// rename(2) / renameat2(2) with NOREPLACE and EXCHANGE. Returns the replaced inode, if one was replaced. While the
+    /// trash is on, a replaced non-directory outside /.trash goes to the trash as with unlink.
+    /// </summary>
     ValueTask<Result<RemovedInode?>> RenameAsync(Caller caller, ulong parent, string name, ulong newParent, string newName, RenameFlags flags, CancellationToken ct);
 
     ValueTask<Result<InodeAttr>> LinkAsync(Caller caller, ulong ino, ulong newParent, string newName, CancellationToken ct);
@@ -150,4 +160,30 @@ public interface IMetaEngine : IAsyncDisposable
 
     /// <summary>Checks the engine's own invariants (nlink counts, dangling entries, orphan inodes, counters); repairs them when asked.</summary>
     ValueTask<IReadOnlyList<MetaIssue>> CheckAsync(bool repair, CancellationToken ct);
+
+    // ---- dump and load ----
+
+    /// <summary>
+    /// The whole volume's metadata (from one consistent snapshot where the engine has one), in the order <see cref="Dump.DumpRecord"/> describes:
+    /// the header, every inode that has a name (and root and /.trash), every entry, then every slice with its reference
+    /// count recounted from the chunks dumped (zero for slices awaiting deletion). Sessions, open files and locks are not dumped.
+    /// </summary>
+    IAsyncEnumerable<Dump.DumpRecord> DumpAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Loads a dump into an engine that holds no volume, all or nothing: stores the format, inodes, entries (with fresh
+    /// readdir cookies), symlink targets, xattrs, chunks and slice counts (zero = queued for deletion), continues the id
+    /// counters from the header, and recomputes the usage counters. Throws <see cref="VolumeException"/> when the engine
+    /// already holds a volume or the dump is malformed.
+    /// </summary>
+    ValueTask LoadAsync(IAsyncEnumerable<Dump.DumpRecord> records, CancellationToken ct);
+
+    // ---- leases ----
+
+    /// <summary>
+    /// Takes the named lease for <paramref name="session"/> until now + <paramref name="duration"/>, or renews it when the
+    /// session holds it already; false while another session holds it unexpired. Used so that volume-wide background work
+    /// (emptying the trash) runs in one appliance at a time. A lease ends at its expiry; an engine may release a closed session's leases sooner.
+    /// </summary>
+    ValueTask<bool> TryAcquireLeaseAsync(string name, long session, TimeSpan duration, CancellationToken ct);
 }

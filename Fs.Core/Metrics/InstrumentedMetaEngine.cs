@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Fs.Core.Locks;
 using Fs.Core.Meta;
+using Fs.Core.Meta.Dump;
 using Fs.Core.Vfs;
 
 namespace Fs.Core.Metrics;
@@ -119,6 +120,15 @@ public sealed class InstrumentedMetaEngine(IMetaEngine inner, FileSystemMetrics 
     public IAsyncEnumerable<SliceRef> ScanSliceRefsAsync(CancellationToken ct) => MeasureScan("scan_slice_refs", inner.ScanSliceRefsAsync(ct), ct);
 
     public ValueTask<IReadOnlyList<MetaIssue>> CheckAsync(bool repair, CancellationToken ct) => Measure("check", () => inner.CheckAsync(repair, ct));
+
+    public ValueTask DestroyAsync(CancellationToken ct) => Measure("destroy", () => inner.DestroyAsync(ct));
+
+    public IAsyncEnumerable<DumpRecord> DumpAsync(CancellationToken ct) => MeasureScan("dump", inner.DumpAsync(ct), ct);
+
+    public ValueTask LoadAsync(IAsyncEnumerable<DumpRecord> records, CancellationToken ct) => Measure("load", () => inner.LoadAsync(records, ct));
+
+    public ValueTask<bool> TryAcquireLeaseAsync(string name, long session, TimeSpan duration, CancellationToken ct) =>
+        Measure("lease", () => inner.TryAcquireLeaseAsync(name, session, duration, ct));
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 

@@ -89,7 +89,8 @@ public sealed partial class FileSystem
         await writer.Lock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            if ((handle.Flags & OpenFlags.Append) != 0 || !handle.PrivilegesDropped)
+            var limited = Format.CapacityBytes > 0;
+            if ((handle.Flags & OpenFlags.Append) != 0 || !handle.PrivilegesDropped || limited)
             {
                 var attr = await _meta.GetAttrAsync(handle.Ino, ct).ConfigureAwait(false);
                 if (!attr.Ok)
@@ -101,9 +102,16 @@ public sealed partial class FileSystem
                     await DropPrivilegesAsync(handle, attr.Value, ct).ConfigureAwait(false);
                     handle.PrivilegesDropped = true;
                 }
+                writer.StoredLength = attr.Value.Size;
             }
             if (offset + data.Length > FsLimits.MaxFileSize)
                 return Errno.EFBIG;
+            if (limited)
+            {
+                var room = await CheckCapacityAsync(Math.Max(writer.StoredLength, writer.PendingLength), offset + data.Length, ct).ConfigureAwait(false);
+                if (room != Errno.OK)
+                    return room;
+            }
             await writer.WriteAsync(offset, data, ct).ConfigureAwait(false);
             Notify(ChangeKind.Data, handle.Ino, offset: offset, length: data.Length);
             _metrics.BytesWritten.WithLabels(CurrentDoor).Add(data.Length);

@@ -1,3 +1,5 @@
+using Fs.Core.Meta;
+
 namespace Fs.Core.Vfs;
 
 public sealed partial class FileSystem
@@ -10,7 +12,14 @@ public sealed partial class FileSystem
     private const long UnlimitedInodes = 1L << 40;
 
     public ValueTask<Result<InodeAttr>> LookupAsync(Caller caller, ulong parent, string name, CancellationToken ct = default) =>
-        Guard("lookup", parent, async () => Overlay(await _meta.LookupAsync(caller, parent, name, ct).ConfigureAwait(false)));
+        Guard("lookup", parent, async () =>
+        {
+            var found = await _meta.LookupAsync(caller, parent, name, ct).ConfigureAwait(false);
+            // /.trash has no entry in the root (so listings do not show it) but is reachable by its name.
+            if (found.Error == Errno.ENOENT && parent == FsLimits.RootIno && name == TrashLayout.Name)
+                return await _meta.GetAttrAsync(TrashLayout.TrashIno, ct).ConfigureAwait(false);
+            return Overlay(found);
+        });
 
     public ValueTask<Result<InodeAttr>> GetAttrAsync(ulong ino, CancellationToken ct = default) =>
         Guard("getattr", ino, async () => Overlay(await _meta.GetAttrAsync(ino, ct).ConfigureAwait(false)));

@@ -34,6 +34,7 @@ public sealed partial class FileSystem : IAsyncDisposable
     private readonly ConcurrentDictionary<long, FileHandle> _handles = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _sessionLoop;
+    private readonly Task _trashLoop;
     private long _nextHandle;
     private int _disposed;
 
@@ -56,6 +57,7 @@ public sealed partial class FileSystem : IAsyncDisposable
         _deleter = new SliceDeleter(meta, cache, _layout, options.DeletionInterval, _logger);
         _locks = new LockManager(new MetaLockStore(meta), new LockManagerOptions(), loggerFactory.CreateLogger<LockManager>());
         _sessionLoop = Task.Run(SessionLoopAsync);
+        _trashLoop = Task.Run(TrashLoopAsync);
         if ((meta is InstrumentedMetaEngine counted ? counted.Inner : meta) is IMetaChangeFeed feed)
         {
             // Other appliances' changes: wake lock waiters at once, and tell doors with caches what went stale.
@@ -72,7 +74,8 @@ public sealed partial class FileSystem : IAsyncDisposable
     /// <summary>The <see cref="ChangeNotice.Origin"/> of changes made by other appliances on the volume.</summary>
     public static readonly object RemoteOrigin = new();
 
-    public VolumeFormat Format { get; }
+    /// <summary>The volume's format, reloaded with every heartbeat so settings changed by `appliance config` apply while serving.</summary>
+    public VolumeFormat Format { get; private set; }
 
     public IMetaEngine Meta => _meta;
 
@@ -262,6 +265,7 @@ public sealed partial class FileSystem : IAsyncDisposable
         }
         await _stop.CancelAsync().ConfigureAwait(false);
         await _sessionLoop.ConfigureAwait(false);
+        await _trashLoop.ConfigureAwait(false);
         await _compactor.DisposeAsync().ConfigureAwait(false);
         await _deleter.DisposeAsync().ConfigureAwait(false);
         await _locks.DisposeAsync().ConfigureAwait(false);
@@ -294,6 +298,7 @@ public sealed partial class FileSystem : IAsyncDisposable
                     _logger.LogWarning("session {Session} stopped beating; its locks and open files were released", id);
                 if (cleaned.Count > 0)
                     _deleter.Wake();
+                Format = await _meta.LoadFormatAsync(ct).ConfigureAwait(false) ?? Format;
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {

@@ -48,4 +48,10 @@ public sealed record FileSystemOptions
 
     /// <summary>How often slices of deleted data are removed from the object store.</summary>
     public TimeSpan DeletionInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often this appliance tries to empty trash hours older than the volume's TrashDays (one appliance of a volume does it at a time).</summary>
+    public TimeSpan TrashCleanInterval { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The clock trash expiry is judged by; tests move it forward instead of waiting days.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
 }

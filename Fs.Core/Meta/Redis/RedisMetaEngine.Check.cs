@@ -97,7 +97,7 @@ public sealed partial class RedisMetaEngine
         {
             var isDir = attr.Type == FileType.Directory;
             var named = names.GetValueOrDefault(ino);
-            if (named == 0 && ino != FsLimits.RootIno)
+            if (named == 0 && ino != FsLimits.RootIno && ino != TrashLayout.TrashIno) // the root and /.trash have no entry naming them
             {
                 var open = await OpenerCountAsync(db, c, ino).ConfigureAwait(false) > 0;
                 if (attr.Nlink == 0 && open)

@@ -70,7 +70,8 @@ public sealed partial class SqliteMetaEngine
         {
             var isDir = facts.Type == FileType.Directory;
             var named = names.GetValueOrDefault(ino);
-            if (named == 0 && ino != FsLimits.RootIno)
+            // The root and /.trash have no entry naming them.
+            if (named == 0 && ino != FsLimits.RootIno && ino != TrashLayout.TrashIno)
             {
                 var open = IsOpen(c, ino);
                 if (facts.Nlink == 0 && open)

@@ -184,8 +184,8 @@ public sealed partial class SqliteMetaEngine
             var now = UnixTime.NowNanos();
             DeleteEntry(c, parent, name);
             Touch(c, dir, now);
-            return DropName(c, victim, now);
-        }, ct).ConfigureAwait(false);
+            return KeepsInTrash(dir) ? MoveToTrash(c, victim, parent, name, now) : DropName(c, victim, now);
+        }, ct, inodes: TrashInodes, cookies: TrashCookies).ConfigureAwait(false);
     }
 
     public async ValueTask<Errno> RmdirAsync(Caller caller, ulong parent, string name, CancellationToken ct)

@@ -20,7 +20,8 @@ public sealed partial class SqliteMetaEngine
             return Errno.EBUSY;
         if (NameRules.IsDot(newName))
             return (flags & RenameFlags.NoReplace) != 0 ? Errno.EEXIST : Errno.EBUSY;
-        return await WriteAsync(c => Rename(c, caller, parent, name, newParent, newName, flags), ct, cookies: 2)
+        return await WriteAsync(c => Rename(c, caller, parent, name, newParent, newName, flags), ct,
+                inodes: TrashInodes, cookies: 2 + TrashCookies)
             .ConfigureAwait(false);
     }
 
@@ -106,7 +107,7 @@ public sealed partial class SqliteMetaEngine
                 DeleteEntry(c, newParent, newName);
                 if (dstIsDir)
                     dstDirLinks--;
-                removed = DropName(c, dstAttr, now);
+                removed = !dstIsDir && KeepsInTrash(dstDir) ? MoveToTrash(c, dstAttr, newParent, newName, now) : DropName(c, dstAttr, now);
             }
             DeleteEntry(c, parent, name);
             InsertEntry(c, newParent, newName, srcAttr.Ino, srcAttr.Type);

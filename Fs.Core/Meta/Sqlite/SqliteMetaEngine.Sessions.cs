@@ -91,6 +91,7 @@ public sealed partial class SqliteMetaEngine
         foreach (var ino in open)
             if (DeleteIfUnreferenced(c, (ulong)ino))
                 deleted++;
+        c.Execute("DELETE FROM leases WHERE session = ?1", session);
         c.Execute("DELETE FROM sessions WHERE id = ?1", session);
         return deleted;
     }

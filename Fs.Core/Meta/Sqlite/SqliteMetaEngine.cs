@@ -53,7 +53,9 @@ public sealed partial class SqliteMetaEngine : IMetaEngine
         try
         {
             PrepareSchema();
-            _inodeLimit = LoadFormat(_writer)?.InodeLimit ?? 0;
+            var format = LoadFormat(_writer);
+            _inodeLimit = format?.InodeLimit ?? 0;
+            _trashDays = format?.TrashDays ?? 0;
         }
         catch (Exception e)
         {
@@ -77,7 +79,11 @@ public sealed partial class SqliteMetaEngine : IMetaEngine
         _writer.BeginWrite();
         try
         {
-            _writer.Execute(SqliteSchema.Create);
+            if (version == 0)
+                _writer.Execute(SqliteSchema.Create);
+            else
+                for (var v = version; v < SqliteSchema.Version; v++)
+                    _writer.Execute(SqliteSchema.Upgrades[v - 1]);
             _writer.Execute($"PRAGMA user_version = {SqliteSchema.Version}");
             _writer.Commit();
         }
@@ -306,6 +312,7 @@ public sealed partial class SqliteMetaEngine : IMetaEngine
     {
         var format = await ReadAsync(LoadFormat, ct).ConfigureAwait(false);
         _inodeLimit = format?.InodeLimit ?? 0;
+        _trashDays = format?.TrashDays ?? 0;
         return format;
     }
 
@@ -333,7 +340,10 @@ public sealed partial class SqliteMetaEngine : IMetaEngine
             return true;
         }, ct, durable: true).ConfigureAwait(false);
         if (result.Ok)
+        {
             _inodeLimit = format.InodeLimit;
+            _trashDays = format.TrashDays;
+        }
         return result.Error;
     }
 
@@ -351,6 +361,28 @@ public sealed partial class SqliteMetaEngine : IMetaEngine
         if (!result.Ok)
             throw new VolumeException($"The volume at {Description} is not formatted.");
         _inodeLimit = format.InodeLimit;
+        _trashDays = format.TrashDays;
+    }
+
+    public async ValueTask DestroyAsync(CancellationToken ct)
+    {
+        await WriteAsync<bool>(c =>
+        {
+            var tables = new List<string>();
+            using (var r = c.Query("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"))
+                while (r.Read())
+                    tables.Add(r.GetString(0));
+            foreach (var table in tables)
+                c.Execute($"DELETE FROM \"{table}\"");
+            // The counters start again as a fresh database has them; the create statement's insert is the one source of them.
+            c.Execute(SqliteSchema.InitialCounters);
+            return true;
+        }, ct, durable: true).ConfigureAwait(false);
+        _inodeIds.Refill(0, 0);
+        _sliceIds.Refill(0, 0);
+        _cookies.Refill(0, 0);
+        _inodeLimit = 0;
+        _trashDays = 0;
     }
 
     public ValueTask<UsageCounters> GetUsageAsync(CancellationToken ct) =>

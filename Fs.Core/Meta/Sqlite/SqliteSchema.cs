@@ -3,7 +3,7 @@ namespace Fs.Core.Meta.Sqlite;
 /// <summary>The tables of a SQLite metadata database and the version they are at (kept in PRAGMA user_version).</summary>
 internal static class SqliteSchema
 {
-    public const int Version = 1;
+    public const int Version = 2;
 
     // Inode numbers, slice ids and readdir cookies are handed out from counters and never reused; usage figures are kept
     // incrementally so statfs is one read. No foreign keys: every operation maintains its rows itself, and CheckAsync
@@ -11,8 +11,7 @@ internal static class SqliteSchema
     public const string Create = """
         CREATE TABLE format (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
         CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
-        INSERT INTO counters (name, value) VALUES
-            ('next_inode', 2), ('next_slice', 1), ('next_cookie', 1), ('used_bytes', 0), ('used_inodes', 0), ('sync_epoch', 0);
+        """ + InitialCounters + """
         CREATE TABLE inodes (
             ino INTEGER PRIMARY KEY, type INTEGER NOT NULL, mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,
             nlink INTEGER NOT NULL, size INTEGER NOT NULL, rdev INTEGER NOT NULL,
@@ -33,5 +32,18 @@ internal static class SqliteSchema
         CREATE INDEX open_files_by_ino ON open_files (ino);
         CREATE TABLE locks (ino INTEGER PRIMARY KEY, json TEXT NOT NULL);
         CREATE TABLE deleted_files (ino INTEGER PRIMARY KEY, deleted INTEGER NOT NULL);
+        """ + Leases;
+
+    public const string InitialCounters = """
+        INSERT INTO counters (name, value) VALUES
+            ('next_inode', 2), ('next_slice', 1), ('next_cookie', 1), ('used_bytes', 0), ('used_inodes', 0), ('sync_epoch', 0);
         """;
+
+    /// <summary>Named leases (e.g. which appliance empties the trash), held by a session until they expire.</summary>
+    private const string Leases = """
+        CREATE TABLE leases (name TEXT PRIMARY KEY, session INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+        """;
+
+    /// <summary>The statements taking a database from version i + 1 to i + 2.</summary>
+    public static readonly string[] Upgrades = [Leases];
 }

@@ -22,6 +22,11 @@ public sealed class CommandLineTests
     [InlineData("info")]
     [InlineData("frobnicate")]
     [InlineData("status", "--no-such-flag")]
+    [InlineData("dump")]
+    [InlineData("warmup")]
+    [InlineData("restore", "/.trash/x", "--all")]
+    [InlineData("config", "--trash-days", "-2")]
+    [InlineData("gc", "--min-age", "soon")]
     [InlineData]
     public async Task Usage_errors_exit_2_with_a_message_and_no_stack_trace(params string[] args)
     {
@@ -58,6 +63,14 @@ public sealed class CommandLineTests
     [InlineData("status")]
     [InlineData("info")]
     [InlineData("fsck")]
+    [InlineData("gc")]
+    [InlineData("dump")]
+    [InlineData("load")]
+    [InlineData("config")]
+    [InlineData("restore")]
+    [InlineData("warmup")]
+    [InlineData("bench")]
+    [InlineData("destroy")]
     public async Task Every_command_takes_the_volume_location_options(string command)
     {
         var (code, output, _) = await RunAsync(command, "--help");

@@ -1,5 +1,7 @@
 using Fs.Core.Cache;
 using Fs.Core.Chunks;
+using Fs.Core.Meta;
+using Fs.Core.Objects;
 using Fs.Core.Vfs;
 
 namespace Fs.Core.Tests.Chunks;
@@ -107,5 +109,27 @@ public sealed class VolumeCheckerTests : IAsyncLifetime
 
         Assert.True(report.Clean);
         Assert.Equal(stray.ObjectKey, Assert.Single(report.LeakedObjects).Key);
+    }
+
+    [Fact]
+    public async Task Objects_of_a_removed_file_await_deletion_and_are_not_leaked()
+    {
+        var blocks = (await StoredBlocksAsync()).Count;
+        // The engine and store alone, without a file system whose background deleter would race the check.
+        var metaUrl = "sqlite://" + Path.Combine(_dir, "meta.db");
+        await _fs.DisposeAsync();
+        await using (var meta = MetaEngines.Open(metaUrl))
+        await using (var store = ObjectStores.Open("file://" + Path.Combine(_dir, "objects")))
+        {
+            var removed = await meta.UnlinkAsync(Caller.Root, FsLimits.RootIno, "data.bin", CancellationToken.None);
+            Assert.True(removed.Value.Deleted);
+
+            var report = await new VolumeChecker(meta, store, BlockSize, (_, _) => ValueTask.FromResult(true))
+                .CheckAsync(repair: false, progress: null, CancellationToken.None);
+
+            Assert.Empty(report.LeakedObjects);
+            Assert.Equal(blocks, report.PendingDeletionObjects);
+        }
+        _fs = await FileSystem.OpenAsync(new FileSystemOptions { MetaUrl = metaUrl });
     }
 }

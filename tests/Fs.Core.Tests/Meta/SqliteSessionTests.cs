@@ -145,10 +145,30 @@ public class SqliteSessionTests : SqliteEngineTest
         {
             await raw.OpenAsync();
             await using var cmd = raw.CreateCommand();
-            cmd.CommandText = "PRAGMA user_version = 1";
+            cmd.CommandText = $"PRAGMA user_version = {SqliteSchema.Version}";
             await cmd.ExecuteNonQueryAsync();
         }
         await ReopenAsync();
+    }
+
+    [Fact]
+    public async Task A_version_1_database_is_upgraded_in_place_and_keeps_its_volume()
+    {
+        var file = (await Engine.MknodAsync(Root, RootIno, "kept", FileType.Regular, 0x1A4, 0, null, None)).Value;
+        await Engine.DisposeAsync();
+        await using (var raw = new SqliteConnection($"Data Source={DbPath};Pooling=False"))
+        {
+            await raw.OpenAsync();
+            await using var cmd = raw.CreateCommand();
+            cmd.CommandText = "DROP TABLE leases; PRAGMA user_version = 1";
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        await ReopenAsync();
+
+        Assert.Equal(file.Ino, (await Engine.LookupAsync(Root, RootIno, "kept", None)).Value.Ino);
+        var session = await Engine.RegisterSessionAsync("h", 1, "v", "", None);
+        Assert.True(await Engine.TryAcquireLeaseAsync("job", session, TimeSpan.FromMinutes(1), None));
     }
 
     [Fact]
