@@ -58,6 +58,39 @@ public static class NameRules
             return XattrNamespace.System;
         return XattrNamespace.None;
     }
+
+    /// <summary>The argument checks of rename(2) that come before any state is read, the same for every engine.</summary>
+    public static Errno CheckRename(string name, string newName, RenameFlags flags)
+    {
+        if ((flags & ~(RenameFlags.NoReplace | RenameFlags.Exchange)) != 0
+            || flags == (RenameFlags.NoReplace | RenameFlags.Exchange))
+            return Errno.EINVAL;
+        var err = CheckEntryName(name);
+        if (err == Errno.OK)
+            err = CheckEntryName(newName);
+        if (err != Errno.OK)
+            return err;
+        if (IsDot(name))
+            return Errno.EBUSY;
+        if (IsDot(newName))
+            return (flags & RenameFlags.NoReplace) != 0 ? Errno.EEXIST : Errno.EBUSY;
+        return Errno.OK;
+    }
+
+    /// <summary>The argument checks of mknod/mkdir/symlink that come before any state is read, the same for every engine.</summary>
+    public static Errno CheckMknod(string name, FileType type, string? symlinkTarget)
+    {
+        var err = CheckEntryName(name);
+        if (err != Errno.OK)
+            return err;
+        if (IsDot(name))
+            return Errno.EEXIST;
+        if (!Enum.IsDefined(type))
+            return Errno.EINVAL;
+        if (type != FileType.Symlink)
+            return Errno.OK;
+        return symlinkTarget is null ? Errno.EINVAL : CheckSymlinkTarget(symlinkTarget);
+    }
 }
 
 /// <summary>The Linux xattr namespaces, which differ in who may read and write them.</summary>

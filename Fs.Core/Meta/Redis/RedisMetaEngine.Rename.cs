@@ -9,18 +9,9 @@ public sealed partial class RedisMetaEngine
     public async ValueTask<Result<RemovedInode?>> RenameAsync(
         Caller caller, ulong parent, string name, ulong newParent, string newName, RenameFlags flags, CancellationToken ct)
     {
-        if ((flags & ~(RenameFlags.NoReplace | RenameFlags.Exchange)) != 0
-            || flags == (RenameFlags.NoReplace | RenameFlags.Exchange))
-            return Errno.EINVAL;
-        var err = NameRules.CheckEntryName(name);
-        if (err == Errno.OK)
-            err = NameRules.CheckEntryName(newName);
+        var err = NameRules.CheckRename(name, newName, flags);
         if (err != Errno.OK)
             return err;
-        if (NameRules.IsDot(name))
-            return Errno.EBUSY;
-        if (NameRules.IsDot(newName))
-            return (flags & RenameFlags.NoReplace) != 0 ? Errno.EEXIST : Errno.EBUSY;
         return await MutateAsync((db, c) => RenameAsync(db, c, caller, parent, name, newParent, newName, flags), ct).ConfigureAwait(false);
     }
 

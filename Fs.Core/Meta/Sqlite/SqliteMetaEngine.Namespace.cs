@@ -96,21 +96,9 @@ public sealed partial class SqliteMetaEngine
     public async ValueTask<Result<InodeAttr>> MknodAsync(
         Caller caller, ulong parent, string name, FileType type, uint mode, uint rdev, string? symlinkTarget, CancellationToken ct)
     {
-        var err = NameRules.CheckEntryName(name);
+        var err = NameRules.CheckMknod(name, type, symlinkTarget);
         if (err != Errno.OK)
             return err;
-        if (NameRules.IsDot(name))
-            return Errno.EEXIST;
-        if (!Enum.IsDefined(type))
-            return Errno.EINVAL;
-        if (type == FileType.Symlink)
-        {
-            if (symlinkTarget is null)
-                return Errno.EINVAL;
-            err = NameRules.CheckSymlinkTarget(symlinkTarget);
-            if (err != Errno.OK)
-                return err;
-        }
         return await WriteAsync(c => Mknod(c, caller, parent, name, type, mode, rdev, symlinkTarget), ct, inodes: 1, cookies: 1)
             .ConfigureAwait(false);
     }

@@ -8,18 +8,9 @@ public sealed partial class SqliteMetaEngine
     public async ValueTask<Result<RemovedInode?>> RenameAsync(
         Caller caller, ulong parent, string name, ulong newParent, string newName, RenameFlags flags, CancellationToken ct)
     {
-        if ((flags & ~(RenameFlags.NoReplace | RenameFlags.Exchange)) != 0
-            || flags == (RenameFlags.NoReplace | RenameFlags.Exchange))
-            return Errno.EINVAL;
-        var err = NameRules.CheckEntryName(name);
-        if (err == Errno.OK)
-            err = NameRules.CheckEntryName(newName);
+        var err = NameRules.CheckRename(name, newName, flags);
         if (err != Errno.OK)
             return err;
-        if (NameRules.IsDot(name))
-            return Errno.EBUSY;
-        if (NameRules.IsDot(newName))
-            return (flags & RenameFlags.NoReplace) != 0 ? Errno.EEXIST : Errno.EBUSY;
         return await WriteAsync(c => Rename(c, caller, parent, name, newParent, newName, flags), ct,
                 inodes: TrashInodes, cookies: 2 + TrashCookies)
             .ConfigureAwait(false);
