@@ -26,6 +26,9 @@ public abstract class NfsServerTest : IAsyncLifetime
 
     protected virtual IReadOnlyList<NfsExport> Exports => [new NfsExport()];
 
+    /// <summary>The quota the volume is formatted with; 0 is unlimited.</summary>
+    protected virtual long CapacityBytes => 0;
+
     protected virtual NfsServerOptions ServerOptions => new()
     {
         EndPoint = new IPEndPoint(IPAddress.Loopback, 0),
@@ -37,7 +40,7 @@ public abstract class NfsServerTest : IAsyncLifetime
     public virtual async Task InitializeAsync()
     {
         Directory.CreateDirectory(TempDir);
-        Fs = await OpenVolumeAsync(TempDir);
+        Fs = await OpenVolumeAsync(TempDir, CapacityBytes);
         Server = new NfsServer(Fs, ServerOptions);
         await Server.StartAsync();
     }
@@ -51,12 +54,12 @@ public abstract class NfsServerTest : IAsyncLifetime
         Directory.Delete(TempDir, recursive: true);
     }
 
-    public static async Task<FileSystem> OpenVolumeAsync(string dir)
+    public static async Task<FileSystem> OpenVolumeAsync(string dir, long capacityBytes = 0)
     {
         var metaUrl = $"sqlite:///{dir.TrimStart('/')}/meta.db";
         var storageUrl = $"file:///{dir.TrimStart('/')}/objects";
         if (!File.Exists(Path.Combine(dir, "meta.db")))
-            await FileSystem.FormatAsync(new FormatOptions { Name = "nfs-test", MetaUrl = metaUrl, StorageUrl = storageUrl });
+            await FileSystem.FormatAsync(new FormatOptions { Name = "nfs-test", MetaUrl = metaUrl, StorageUrl = storageUrl, CapacityBytes = capacityBytes });
         return await FileSystem.OpenAsync(new FileSystemOptions
         {
             MetaUrl = metaUrl,
