@@ -21,12 +21,13 @@ public sealed class DavServer : IAsyncDisposable
     public HttpClient Client { get; }
     public Uri BaseUri => Server.BaseUri!;
 
-    public static async Task<DavServer> StartAsync(WebDavOptions? options = null)
+    /// <param name="capacityBytes">The volume's capacity quota (0 = unlimited).</param>
+    public static async Task<DavServer> StartAsync(WebDavOptions? options = null, long capacityBytes = 0)
     {
         var dir = Directory.CreateTempSubdirectory("webdav-test-").FullName;
         var metaUrl = $"sqlite:///{dir.TrimStart('/')}/meta.db";
         var storageUrl = $"file:///{dir.TrimStart('/')}/objects";
-        await FileSystem.FormatAsync(new FormatOptions { Name = "webdav-test", MetaUrl = metaUrl, StorageUrl = storageUrl });
+        await FileSystem.FormatAsync(new FormatOptions { Name = "webdav-test", MetaUrl = metaUrl, StorageUrl = storageUrl, CapacityBytes = capacityBytes });
         var fs = await FileSystem.OpenAsync(new FileSystemOptions
         {
             MetaUrl = metaUrl,
