@@ -4,9 +4,19 @@ using Fs.Core.Vfs;
 namespace Protocols.Fuse.Tests.EndToEnd;
 
 /// <summary>A freshly formatted volume (SQLite + local object directory in a temp dir) mounted through FUSE with allow_other.</summary>
-public sealed class MountedVolume : IAsyncLifetime
+public class MountedVolume : IAsyncLifetime
 {
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("fuse-e2e-");
+
+    public MountedVolume()
+        : this(64L << 30)
+    {
+    }
+
+    /// <summary>For fixture variants whose volume is formatted with another capacity quota.</summary>
+    protected MountedVolume(long capacityBytes) => CapacityBytes = capacityBytes;
+
+    public long CapacityBytes { get; }
 
     public FileSystem Fs { get; private set; } = null!;
 
@@ -32,7 +42,7 @@ public sealed class MountedVolume : IAsyncLifetime
             Name = "fuse-e2e",
             MetaUrl = MetaUrl,
             StorageUrl = $"file://{_root.FullName}/objects",
-            CapacityBytes = 64L << 30,
+            CapacityBytes = CapacityBytes,
         });
         await OpenAsync();
     }
