@@ -91,6 +91,7 @@ public sealed partial class RedisMetaEngine
         {
             var format = await LoadRecordsAsync(db, records, ct).ConfigureAwait(false);
             _inodeLimit = format.InodeLimit;
+            _trashDays = format.TrashDays;
         }
         catch
         {
@@ -170,6 +171,7 @@ public sealed partial class RedisMetaEngine
         await db.KeyDeleteAsync(FormatKey).ConfigureAwait(false);
         await DeleteVolumeKeysAsync(db, ct).ConfigureAwait(false);
         _inodeLimit = 0;
+        _trashDays = 0;
     }
 
     /// <summary>Deletes every key under the volume's hash tag.</summary>

@@ -258,7 +258,9 @@ public sealed partial class RedisMetaEngine
             var now = UnixTime.NowNanos();
             DeleteEntry(c, parent, name);
             Touch(c, dir, now);
-            return await DropNameAsync(db, c, victim, now).ConfigureAwait(false);
+            return KeepsInTrash(dir)
+                ? await MoveToTrashAsync(db, c, victim, parent, name, now).ConfigureAwait(false)
+                : await DropNameAsync(db, c, victim, now).ConfigureAwait(false);
         }, ct).ConfigureAwait(false);
     }
 

@@ -105,7 +105,9 @@ public sealed partial class RedisMetaEngine
                 DeleteEntry(c, newParent, newName);
                 if (dstIsDir)
                     dstDirLinks--;
-                removed = await DropNameAsync(db, c, dstAttr, now).ConfigureAwait(false);
+                removed = !dstIsDir && KeepsInTrash(dstDir)
+                    ? await MoveToTrashAsync(db, c, dstAttr, newParent, newName, now).ConfigureAwait(false)
+                    : await DropNameAsync(db, c, dstAttr, now).ConfigureAwait(false);
             }
             DeleteEntry(c, parent, name);
             InsertEntry(c, newParent, newName, srcAttr.Ino, srcAttr.Type, await TakeIdAsync(db, _cookies).ConfigureAwait(false));

@@ -343,6 +343,7 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
         var json = await db.StringGetAsync(FormatKey).ConfigureAwait(false);
         var format = json.IsNull ? null : JsonSerializer.Deserialize((string)json!, MetaJson.Default.VolumeFormat);
         _inodeLimit = format?.InodeLimit ?? 0;
+        _trashDays = format?.TrashDays ?? 0;
         return format;
     }
 
@@ -374,6 +375,7 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
         }, ct).ConfigureAwait(false);
         if (result.Ok)
             _inodeLimit = format.InodeLimit;
+            _trashDays = format.TrashDays;
         return result.Error;
     }
 
@@ -393,6 +395,7 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
         if (!result.Ok)
             throw new VolumeException($"The volume at {Description} is not formatted.");
         _inodeLimit = format.InodeLimit;
+        _trashDays = format.TrashDays;
     }
 
     public async ValueTask<UsageCounters> GetUsageAsync(CancellationToken ct)

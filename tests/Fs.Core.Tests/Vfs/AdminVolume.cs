@@ -9,9 +9,10 @@ internal sealed class AdminVolume : IAsyncDisposable
 {
     public const int BlockSize = 64 << 10;
 
-    private AdminVolume(string dir, FileSystem fs)
+    private AdminVolume(string dir, string metaUrl, FileSystem fs)
     {
         Dir = dir;
+        MetaUrl = metaUrl;
         Fs = fs;
     }
 
@@ -19,19 +20,22 @@ internal sealed class AdminVolume : IAsyncDisposable
 
     public FileSystem Fs { get; private set; }
 
-    public string MetaUrl => MetaUrlIn(Dir);
+    public string MetaUrl { get; }
 
     public string StorageUrl => "file://" + Path.Combine(Dir, "objects");
 
     public static string MetaUrlIn(string dir, string file = "meta.db") => "sqlite://" + Path.Combine(dir, file);
 
-    public static async Task<AdminVolume> CreateAsync(Func<FormatOptions, FormatOptions>? format = null, Func<FileSystemOptions, FileSystemOptions>? open = null)
+    /// <param name="metaUrl">The metadata URL for the volume's directory; SQLite in it when not given.</param>
+    public static async Task<AdminVolume> CreateAsync(
+        Func<FormatOptions, FormatOptions>? format = null, Func<FileSystemOptions, FileSystemOptions>? open = null, Func<string, Task<string>>? metaUrl = null)
     {
         var dir = Directory.CreateTempSubdirectory("admin-volume-").FullName;
-        var options = new FormatOptions { Name = "admin", MetaUrl = MetaUrlIn(dir), StorageUrl = "file://" + Path.Combine(dir, "objects"), BlockSize = BlockSize };
+        var url = metaUrl is null ? MetaUrlIn(dir) : await metaUrl(dir);
+        var options = new FormatOptions { Name = "admin", MetaUrl = url, StorageUrl = "file://" + Path.Combine(dir, "objects"), BlockSize = BlockSize };
         await FileSystem.FormatAsync(format is null ? options : format(options));
-        var fs = await FileSystem.OpenAsync(Options(MetaUrlIn(dir), open));
-        return new AdminVolume(dir, fs);
+        var fs = await FileSystem.OpenAsync(Options(url, open));
+        return new AdminVolume(dir, url, fs);
     }
 
     public static FileSystemOptions Options(string metaUrl, Func<FileSystemOptions, FileSystemOptions>? open = null)

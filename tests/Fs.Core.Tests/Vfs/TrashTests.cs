@@ -1,20 +1,24 @@
 using Fs.Core.Meta;
+using Fs.Core.Tests.Meta.Redis;
 using Fs.Core.Vfs;
 
 namespace Fs.Core.Tests.Vfs;
 
-/// <summary>With TrashDays above zero, removed and replaced files wait in /.trash, can be restored, and expire.</summary>
-public sealed class TrashTests : IAsyncLifetime
+/// <summary>With TrashDays above zero, removed and replaced files wait in /.trash, can be restored, and expire; on every engine.</summary>
+public abstract class TrashTests : IAsyncLifetime
 {
     private readonly ShiftedClock _clock = new();
     private AdminVolume _volume = null!;
 
     public async Task InitializeAsync() =>
-        _volume = await AdminVolume.CreateAsync(f => f with { TrashDays = 1 }, o => o with { Clock = _clock, TrashCleanInterval = TimeSpan.FromMilliseconds(100) });
+        _volume = await AdminVolume.CreateAsync(f => f with { TrashDays = 1 }, o => o with { Clock = _clock, TrashCleanInterval = TimeSpan.FromMilliseconds(100) }, MetaUrlAsync);
+
+    /// <summary>The metadata URL of the volume in <paramref name="dir"/>; null keeps SQLite in the directory.</summary>
+    protected abstract Func<string, Task<string>>? MetaUrlAsync { get; }
 
     public async Task DisposeAsync() => await _volume.DisposeAsync();
 
-    private FileSystem Fs => _volume.Fs;
+    protected FileSystem Fs => _volume.Fs;
 
     private async Task<List<TrashEntry>> TrashedAsync()
     {
@@ -124,22 +128,6 @@ public sealed class TrashTests : IAsyncLifetime
         Assert.Empty(await new TrashBin(Fs.Meta).ListHoursAsync(CancellationToken.None));
     }
 
-    [Fact]
-    public async Task Only_one_session_holds_the_trash_lease_until_it_ends_or_expires()
-    {
-        var meta = Fs.Meta;
-        var other = await meta.RegisterSessionAsync("other", 1, "test", "", CancellationToken.None);
-        var third = await meta.RegisterSessionAsync("third", 2, "test", "", CancellationToken.None);
-
-        Assert.True(await meta.TryAcquireLeaseAsync("job", other, TimeSpan.FromMinutes(5), CancellationToken.None));
-        Assert.False(await meta.TryAcquireLeaseAsync("job", third, TimeSpan.FromMinutes(5), CancellationToken.None));
-        Assert.True(await meta.TryAcquireLeaseAsync("job", other, TimeSpan.FromMilliseconds(1), CancellationToken.None));
-        await Task.Delay(20);
-        Assert.True(await meta.TryAcquireLeaseAsync("job", third, TimeSpan.FromMinutes(5), CancellationToken.None));
-        await meta.CloseSessionAsync(third, CancellationToken.None);
-        Assert.True(await meta.TryAcquireLeaseAsync("job", other, TimeSpan.FromMinutes(5), CancellationToken.None));
-    }
-
     private async Task<int> CountObjectsAsync()
     {
         var n = 0;
@@ -155,4 +143,32 @@ public sealed class TrashTests : IAsyncLifetime
 
         public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Shift;
     }
+}
+
+/// <summary>The trash on the embedded default, plus the SQLite lease rule that a closed session's leases end with it.</summary>
+public sealed class SqliteTrashTests : TrashTests
+{
+    protected override Func<string, Task<string>>? MetaUrlAsync => null;
+
+    [Fact]
+    public async Task Only_one_session_holds_the_trash_lease_until_it_ends_or_expires()
+    {
+        var meta = Fs.Meta;
+        var other = await meta.RegisterSessionAsync("other", 1, "test", "", CancellationToken.None);
+        var third = await meta.RegisterSessionAsync("third", 2, "test", "", CancellationToken.None);
+
+        Assert.True(await meta.TryAcquireLeaseAsync("job", other, TimeSpan.FromMinutes(5), CancellationToken.None));
+        Assert.False(await meta.TryAcquireLeaseAsync("job", third, TimeSpan.FromMinutes(5), CancellationToken.None));
+        Assert.True(await meta.TryAcquireLeaseAsync("job", other, TimeSpan.FromMilliseconds(1), CancellationToken.None));
+        await Task.Delay(20);
+        Assert.True(await meta.TryAcquireLeaseAsync("job", third, TimeSpan.FromMinutes(5), CancellationToken.None));
+        await meta.CloseSessionAsync(third, CancellationToken.None);
+        Assert.True(await meta.TryAcquireLeaseAsync("job", other, TimeSpan.FromMinutes(5), CancellationToken.None));
+    }
+}
+
+/// <summary>The same trash assertions with the metadata in a real redis-server.</summary>
+public sealed class RedisTrashTests : TrashTests
+{
+    protected override Func<string, Task<string>>? MetaUrlAsync => async dir => (await RedisServer.Shared).Url(Path.GetFileName(dir));
 }
