@@ -64,4 +64,18 @@ public static class TrashLayout
         name = entryName[(second + 1)..];
         return true;
     }
+
+    /// <summary>Attributes of /.trash or one of its hour directories: root-owned, read-only to everyone.</summary>
+    public static InodeAttr NewDirectory(ulong ino, ulong parent, long now) => new()
+    {
+        Ino = ino,
+        Type = FileType.Directory,
+        Mode = DirectoryMode,
+        Nlink = 2,
+        Size = 4096,
+        Atime = now,
+        Mtime = now,
+        Ctime = now,
+        Parent = parent,
+    };
 }

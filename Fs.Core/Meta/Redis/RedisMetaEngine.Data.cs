@@ -139,36 +139,15 @@ public sealed partial class RedisMetaEngine
     {
         var source = await RequireRegularAsync(db, c, src).ConfigureAwait(false);
         var target = src == dst ? source : await RequireRegularAsync(db, c, dst).ConfigureAwait(false);
-        var count = srcOffset >= source.Size ? 0 : Math.Min(length, source.Size - srcOffset);
-        if (src == dst && srcOffset < dstOffset + count && dstOffset < srcOffset + count)
-            return Errno.EINVAL;
+        var err = CopyPlan.Check(source, target, srcOffset, dstOffset, length, out var count);
+        if (err != Errno.OK)
+            return err;
         if (count == 0)
             return 0L;
-        if (dstOffset > FsLimits.MaxFileSize - count)
-            return Errno.EFBIG;
-
-        var resolved = new Dictionary<uint, IReadOnlyList<Slice>>();
-        var appended = new SortedDictionary<uint, List<Slice>>();
-        for (long done = 0; done < count;)
-        {
-            var from = srcOffset + done;
-            var to = dstOffset + done;
-            var srcIndex = (uint)(from / ChunkSize);
-            var srcPos = (uint)(from % ChunkSize);
-            var dstIndex = (uint)(to / ChunkSize);
-            var dstPos = (uint)(to % ChunkSize);
-            var n = Math.Min(count - done, Math.Min(ChunkSize - srcPos, ChunkSize - dstPos));
-            if (!resolved.TryGetValue(srcIndex, out var visible))
-            {
-                var chunkLength = (uint)Math.Min(ChunkSize, source.Size - srcIndex * ChunkSize);
-                visible = SliceResolver.Resolve(await LoadSlicesAsync(db, c, src, srcIndex).ConfigureAwait(false), chunkLength);
-                resolved.Add(srcIndex, visible);
-            }
-            if (!appended.TryGetValue(dstIndex, out var pieces))
-                appended.Add(dstIndex, pieces = []);
-            SliceResolver.Extract(visible, srcPos, (uint)n, dstPos, pieces);
-            done += n;
-        }
+        var slices = new Dictionary<uint, IReadOnlyList<Slice>>();
+        foreach (var index in CopyPlan.SourceChunks(srcOffset, count))
+            slices[index] = await LoadSlicesAsync(db, c, src, index).ConfigureAwait(false);
+        var appended = CopyPlan.Build(srcOffset, dstOffset, count, source.Size, slices);
         foreach (var (index, pieces) in appended)
         {
             AppendSlices(c, dst, index, SliceEncoding.Encode(pieces));

@@ -36,31 +36,18 @@ public sealed partial class RedisMetaEngine
         if (trash is null)
         {
             // Not counted against the inode limit: a full volume must still be able to remove files.
-            trash = NewTrashDirectory(TrashLayout.TrashIno, FsLimits.RootIno, now);
+            trash = TrashLayout.NewDirectory(TrashLayout.TrashIno, FsLimits.RootIno, now);
             StoreInode(c, trash);
             AddCounter(c, "used_inodes", 1);
         }
         var name = TrashLayout.HourName(UnixTime.ToDateTime(now));
         if (await LoadEntryAsync(db, c, TrashLayout.TrashIno, name).ConfigureAwait(false) is { } existing)
             return existing.Ino;
-        var hour = NewTrashDirectory(await TakeIdAsync(db, _inodeIds).ConfigureAwait(false), TrashLayout.TrashIno, now);
+        var hour = TrashLayout.NewDirectory(await TakeIdAsync(db, _inodeIds).ConfigureAwait(false), TrashLayout.TrashIno, now);
         StoreInode(c, hour);
         InsertEntry(c, TrashLayout.TrashIno, name, hour.Ino, FileType.Directory, await TakeIdAsync(db, _cookies).ConfigureAwait(false));
         Touch(c, trash, now, 1);
         AddCounter(c, "used_inodes", 1);
         return hour.Ino;
     }
-
-    private static InodeAttr NewTrashDirectory(ulong ino, ulong parent, long now) => new()
-    {
-        Ino = ino,
-        Type = FileType.Directory,
-        Mode = TrashLayout.DirectoryMode,
-        Nlink = 2,
-        Size = 4096,
-        Atime = now,
-        Mtime = now,
-        Ctime = now,
-        Parent = parent,
-    };
 }

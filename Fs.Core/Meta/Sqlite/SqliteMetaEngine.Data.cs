@@ -117,36 +117,13 @@ public sealed partial class SqliteMetaEngine
     {
         var source = RequireRegular(c, src);
         var target = src == dst ? source : RequireRegular(c, dst);
-        var count = srcOffset >= source.Size ? 0 : Math.Min(length, source.Size - srcOffset);
-        if (src == dst && srcOffset < dstOffset + count && dstOffset < srcOffset + count)
-            return Errno.EINVAL;
+        var err = CopyPlan.Check(source, target, srcOffset, dstOffset, length, out var count);
+        if (err != Errno.OK)
+            return err;
         if (count == 0)
             return 0L;
-        if (dstOffset > FsLimits.MaxFileSize - count)
-            return Errno.EFBIG;
-
-        var resolved = new Dictionary<uint, IReadOnlyList<Slice>>();
-        var appended = new SortedDictionary<uint, List<Slice>>();
-        for (long done = 0; done < count;)
-        {
-            var from = srcOffset + done;
-            var to = dstOffset + done;
-            var srcIndex = (uint)(from / ChunkSize);
-            var srcPos = (uint)(from % ChunkSize);
-            var dstIndex = (uint)(to / ChunkSize);
-            var dstPos = (uint)(to % ChunkSize);
-            var n = Math.Min(count - done, Math.Min(ChunkSize - srcPos, ChunkSize - dstPos));
-            if (!resolved.TryGetValue(srcIndex, out var visible))
-            {
-                var chunkLength = (uint)Math.Min(ChunkSize, source.Size - srcIndex * ChunkSize);
-                visible = SliceResolver.Resolve(LoadSlices(c, src, srcIndex), chunkLength);
-                resolved.Add(srcIndex, visible);
-            }
-            if (!appended.TryGetValue(dstIndex, out var pieces))
-                appended.Add(dstIndex, pieces = []);
-            SliceResolver.Extract(visible, srcPos, (uint)n, dstPos, pieces);
-            done += n;
-        }
+        var slices = CopyPlan.SourceChunks(srcOffset, count).ToDictionary(index => index, IReadOnlyList<Slice> (index) => LoadSlices(c, src, index));
+        var appended = CopyPlan.Build(srcOffset, dstOffset, count, source.Size, slices);
         foreach (var (index, pieces) in appended)
         {
             AppendSlices(c, dst, index, SliceEncoding.Encode(pieces));

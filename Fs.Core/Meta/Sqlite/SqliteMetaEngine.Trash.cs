@@ -41,33 +41,20 @@ public sealed partial class SqliteMetaEngine
         if (trash is null)
         {
             // Not counted against the inode limit: a full volume must still be able to remove files.
-            trash = NewTrashDirectory(TrashLayout.TrashIno, FsLimits.RootIno, now);
+            trash = TrashLayout.NewDirectory(TrashLayout.TrashIno, FsLimits.RootIno, now);
             InsertInode(c, trash);
             AddCounter(c, "used_inodes", 1);
         }
         var name = TrashLayout.HourName(UnixTime.ToDateTime(now));
         if (LoadEntry(c, TrashLayout.TrashIno, name) is { } existing)
             return existing.Ino;
-        var hour = NewTrashDirectory(_inodeIds.Take(), TrashLayout.TrashIno, now);
+        var hour = TrashLayout.NewDirectory(_inodeIds.Take(), TrashLayout.TrashIno, now);
         InsertInode(c, hour);
         InsertEntry(c, TrashLayout.TrashIno, name, hour.Ino, FileType.Directory);
         Touch(c, trash, now, 1);
         AddCounter(c, "used_inodes", 1);
         return hour.Ino;
     }
-
-    private static InodeAttr NewTrashDirectory(ulong ino, ulong parent, long now) => new()
-    {
-        Ino = ino,
-        Type = FileType.Directory,
-        Mode = TrashLayout.DirectoryMode,
-        Nlink = 2,
-        Size = 4096,
-        Atime = now,
-        Mtime = now,
-        Ctime = now,
-        Parent = parent,
-    };
 
     public async ValueTask<bool> TryAcquireLeaseAsync(string name, long session, TimeSpan duration, CancellationToken ct)
     {
