@@ -127,9 +127,6 @@ internal sealed class FileWriter
         }
     }
 
-    /// <summary>Forgets pending writes at or beyond <paramref name="length"/> after a truncate (they were committed first).</summary>
-    public void Truncated() => PendingLength = 0;
-
     private async ValueTask ThrottleAsync(CancellationToken ct)
     {
         _inflight.RemoveAll(t => t.IsCompleted);

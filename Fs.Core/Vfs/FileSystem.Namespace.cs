@@ -49,10 +49,9 @@ public sealed partial class FileSystem
         {
             await writer.CommitAsync(durable: false, ct).ConfigureAwait(false);
             var result = await _meta.SetAttrAsync(caller, ino, request, ct).ConfigureAwait(false);
-            if ((request.Mask & SetAttrMask.Size) == 0)
-                return result;
-            writer.Truncated();
-            _deleter.Wake();
+            // A truncate may have released slices: their blocks can go now.
+            if ((request.Mask & SetAttrMask.Size) != 0)
+                _deleter.Wake();
             return result;
         }
         finally
