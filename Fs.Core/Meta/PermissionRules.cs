@@ -199,4 +199,31 @@ public static class PermissionRules
             mode &= ~InodeAttr.SetGid;
         return mode;
     }
+
+    /// <summary>
+    /// The rules of rename(2) that need no more than the two directories and the two inodes: sticky and write permission
+    /// on both directories, write permission on a directory whose ".." changes, then the type rules (ENOTDIR, EISDIR).
+    /// Whether a replaced directory is empty is the engine's to check after this.
+    /// </summary>
+    public static Errno CheckRename(Caller caller, InodeAttr srcDir, InodeAttr src, InodeAttr dstDir, InodeAttr? dst, bool exchange)
+    {
+        var moves = srcDir.Ino != dstDir.Ino;
+        var srcIsDir = src.Type == FileType.Directory;
+        var dstIsDir = dst?.Type == FileType.Directory;
+        var err = CheckRemoveEntry(caller, srcDir, src);
+        if (err == Errno.OK)
+            err = dst is null ? CheckAddEntry(caller, dstDir) : CheckRemoveEntry(caller, dstDir, dst);
+        // A directory changing parent rewrites its "..", which needs write permission on the directory itself.
+        if (err == Errno.OK && moves && srcIsDir)
+            err = Check(caller, src, AccessMode.Write);
+        if (err == Errno.OK && moves && exchange && dstIsDir)
+            err = Check(caller, dst!, AccessMode.Write);
+        if (err != Errno.OK || exchange || dst is null)
+            return err;
+        if (srcIsDir && !dstIsDir)
+            return Errno.ENOTDIR;
+        if (!srcIsDir && dstIsDir)
+            return Errno.EISDIR;
+        return Errno.OK;
+    }
 }

@@ -57,23 +57,12 @@ public sealed partial class RedisMetaEngine
         if (!exchange && dstIsDir && await IsAncestorOrSelfAsync(db, c, dstAttr!.Ino, parent).ConfigureAwait(false))
             return Errno.ENOTEMPTY;
 
-        var err = PermissionRules.CheckRemoveEntry(caller, srcDir, srcAttr);
-        if (err == Errno.OK)
-            err = dstAttr is null ? PermissionRules.CheckAddEntry(caller, dstDir) : PermissionRules.CheckRemoveEntry(caller, dstDir, dstAttr);
-        // A directory changing parent rewrites its "..", which needs write permission on the directory itself.
-        if (err == Errno.OK && moves && srcIsDir)
-            err = PermissionRules.Check(caller, srcAttr, AccessMode.Write);
-        if (err == Errno.OK && moves && exchange && dstIsDir)
-            err = PermissionRules.Check(caller, dstAttr!, AccessMode.Write);
+        var err = PermissionRules.CheckRename(caller, srcDir, srcAttr, dstDir, dstAttr, exchange);
         if (err != Errno.OK)
             return err;
 
         if (!exchange && dstAttr is not null)
         {
-            if (srcIsDir && !dstIsDir)
-                return Errno.ENOTDIR;
-            if (!srcIsDir && dstIsDir)
-                return Errno.EISDIR;
             if (dstIsDir && await HasEntriesAsync(db, c, dstAttr.Ino).ConfigureAwait(false))
                 return Errno.ENOTEMPTY;
         }

@@ -201,43 +201,6 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
 
     // ---- ids ----
 
-    /// <summary>A block of ids reserved from a counter in Redis; ids are taken from memory until it runs out.</summary>
-    private sealed class IdRange(string counter)
-    {
-        private readonly Lock _lock = new();
-        private long _next;
-        private long _end;
-
-        public string Counter { get; } = counter;
-
-        public void Refill(long end, long count)
-        {
-            lock (_lock)
-            {
-                // Another refill may have raced ahead; keep whichever range is fresh.
-                if (end - count >= _end || _next >= _end)
-                {
-                    _next = end - count;
-                    _end = end;
-                }
-            }
-        }
-
-        public bool TryTake(out ulong id)
-        {
-            lock (_lock)
-            {
-                if (_next < _end)
-                {
-                    id = (ulong)_next++;
-                    return true;
-                }
-            }
-            id = 0;
-            return false;
-        }
-    }
-
     private async Task<ulong> TakeIdAsync(IDatabaseAsync db, IdRange range)
     {
         while (true)

@@ -51,23 +51,12 @@ public sealed partial class SqliteMetaEngine
         if (!exchange && dstIsDir && IsAncestorOrSelf(c, dstAttr!.Ino, parent))
             return Errno.ENOTEMPTY;
 
-        var err = PermissionRules.CheckRemoveEntry(caller, srcDir, srcAttr);
-        if (err == Errno.OK)
-            err = dstAttr is null ? PermissionRules.CheckAddEntry(caller, dstDir) : PermissionRules.CheckRemoveEntry(caller, dstDir, dstAttr);
-        // A directory changing parent rewrites its "..", which needs write permission on the directory itself.
-        if (err == Errno.OK && moves && srcIsDir)
-            err = PermissionRules.Check(caller, srcAttr, AccessMode.Write);
-        if (err == Errno.OK && moves && exchange && dstIsDir)
-            err = PermissionRules.Check(caller, dstAttr!, AccessMode.Write);
+        var err = PermissionRules.CheckRename(caller, srcDir, srcAttr, dstDir, dstAttr, exchange);
         if (err != Errno.OK)
             return err;
 
         if (!exchange && dstAttr is not null)
         {
-            if (srcIsDir && !dstIsDir)
-                return Errno.ENOTDIR;
-            if (!srcIsDir && dstIsDir)
-                return Errno.EISDIR;
             if (dstIsDir && HasEntries(c, dstAttr.Ino))
                 return Errno.ENOTEMPTY;
         }

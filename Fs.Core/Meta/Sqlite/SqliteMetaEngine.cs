@@ -192,50 +192,6 @@ public sealed partial class SqliteMetaEngine : IMetaEngine
 
     // ---- ids ----
 
-    /// <summary>A block of ids reserved from a persisted counter; ids are taken from memory until it runs out.</summary>
-    private sealed class IdRange(string counter)
-    {
-        private readonly Lock _lock = new();
-        private long _next;
-        private long _end;
-
-        public string Counter { get; } = counter;
-
-        public int Available
-        {
-            get
-            {
-                lock (_lock)
-                    return (int)Math.Min(int.MaxValue, _end - _next);
-            }
-        }
-
-        public void Refill(long end, long count)
-        {
-            lock (_lock)
-            {
-                _next = end - count;
-                _end = end;
-            }
-        }
-
-        public bool TryTake(out ulong id)
-        {
-            lock (_lock)
-            {
-                if (_next < _end)
-                {
-                    id = (ulong)_next++;
-                    return true;
-                }
-            }
-            id = 0;
-            return false;
-        }
-
-        public ulong Take() => TryTake(out var id) ? id : throw new InvalidOperationException($"No {Counter} ids reserved.");
-    }
-
     /// <summary>Makes sure at least <paramref name="count"/> ids are reserved; called under the writer lock, outside any transaction.</summary>
     private void EnsureIds(IdRange range, int count)
     {
