@@ -1,5 +1,6 @@
 using Fs.Core.Cache;
 using Fs.Core.Meta;
+using Fs.Core.Vfs;
 
 namespace Fs.Core.Chunks;
 
@@ -54,5 +55,24 @@ public readonly record struct ChunkLayout(int BlockSize)
         foreach (var s in slices)
             maxEnd = Math.Max(maxEnd, s.End);
         return maxEnd > newEndInChunk ? Slice.Hole(newEndInChunk, maxEnd - newEndInChunk) : null;
+    }
+
+    /// <summary>Whether a slice can be written to chunk <paramref name="chunkIndex"/>: not empty, inside the chunk, inside its data, below the size limit.</summary>
+    public static bool IsValidWrite(uint chunkIndex, Slice slice) =>
+        slice.Length != 0 && (ulong)slice.Pos + slice.Length <= ChunkSize
+        && (slice.Id == 0 || (ulong)slice.Offset + slice.Length <= slice.Size)
+        && (long)chunkIndex * ChunkSize + slice.Pos + slice.Length <= FsLimits.MaxFileSize;
+
+    /// <summary>The argument checks of fallocate(2), in vfs_fallocate's order; the same for every engine.</summary>
+    public static Errno CheckFallocate(FallocateMode mode, long offset, long length)
+    {
+        if (offset < 0 || length <= 0)
+            return Errno.EINVAL;
+        if ((mode & ~(FallocateMode.KeepSize | FallocateMode.PunchHole | FallocateMode.ZeroRange)) != 0)
+            return Errno.EOPNOTSUPP;
+        var punch = (mode & FallocateMode.PunchHole) != 0;
+        var zero = (mode & FallocateMode.ZeroRange) != 0;
+        var keepSize = (mode & FallocateMode.KeepSize) != 0;
+        return (punch && zero) || (punch && !keepSize) ? Errno.EOPNOTSUPP : Errno.OK;
     }
 }

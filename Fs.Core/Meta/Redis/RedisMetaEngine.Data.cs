@@ -45,9 +45,7 @@ public sealed partial class RedisMetaEngine
 
     public async ValueTask<Result<InodeAttr>> WriteChunkAsync(ulong ino, uint chunkIndex, Slice slice, long mtime, bool durable, CancellationToken ct)
     {
-        if (slice.Length == 0 || (ulong)slice.Pos + slice.Length > ChunkSize
-            || (slice.Id != 0 && (ulong)slice.Offset + slice.Length > slice.Size)
-            || (long)chunkIndex * ChunkSize + slice.Pos + slice.Length > FsLimits.MaxFileSize)
+        if (!ChunkLayout.IsValidWrite(chunkIndex, slice))
             return Errno.EINVAL;
         // Durability is the server's (appendonly / appendfsync): a reply means Redis applied the commit.
         return await MutateAsync<InodeAttr>(async (db, c) =>
@@ -66,15 +64,12 @@ public sealed partial class RedisMetaEngine
     public async ValueTask<Result<InodeAttr>> FallocateAsync(Caller caller, ulong ino, FallocateMode mode, long offset, long length, CancellationToken ct)
     {
         // The order of checks is vfs_fallocate's. Whether the handle is writable (EBADF) is the caller's to check.
-        if (offset < 0 || length <= 0)
-            return Errno.EINVAL;
-        if ((mode & ~(FallocateMode.KeepSize | FallocateMode.PunchHole | FallocateMode.ZeroRange)) != 0)
-            return Errno.EOPNOTSUPP;
+        var err = ChunkLayout.CheckFallocate(mode, offset, length);
+        if (err != Errno.OK)
+            return err;
         var punch = (mode & FallocateMode.PunchHole) != 0;
         var zero = (mode & FallocateMode.ZeroRange) != 0;
         var keepSize = (mode & FallocateMode.KeepSize) != 0;
-        if ((punch && zero) || (punch && !keepSize))
-            return Errno.EOPNOTSUPP;
         return await MutateAsync<InodeAttr>(async (db, c) =>
         {
             var attr = await RequireInodeAsync(db, c, ino).ConfigureAwait(false);
