@@ -7,6 +7,7 @@ internal static class FuseKernelMount
     private const int EINVAL = 22;
     private const int EBUSY = 16;
     private const int ENOTCONN = 107;
+    private const int ECONNABORTED = 103;
 
     /// <summary>The data string of mount(2) for a connection on <paramref name="fd"/>.</summary>
     public static string MountData(int fd, uint uid, uint gid, int maxRead, bool allowOther, bool defaultPermissions)
@@ -20,7 +21,7 @@ internal static class FuseKernelMount
     }
 
     /// <summary>
-    /// Makes <paramref name="path"/> ready to be mounted on: lazily unmounts a dead FUSE mount (ENOTCONN) left by a
+    /// Makes <paramref name="path"/> ready to be mounted on: lazily unmounts a dead FUSE mount (ENOTCONN or ECONNABORTED) left by a
     /// crashed run, creates a missing directory, and refuses anything that is not an empty directory.
     /// Returns true when a stale mount was removed.
     /// </summary>
@@ -30,10 +31,11 @@ internal static class FuseKernelMount
         if (Syscalls.Access(path, Syscalls.F_OK) != 0)
         {
             var errno = Syscalls.LastError;
-            if (errno == ENOTCONN)
+            // A server that died leaves ENOTCONN; one whose connection was aborted (fusectl abort) leaves ECONNABORTED.
+            if (errno is ENOTCONN or ECONNABORTED)
             {
                 if (Syscalls.Umount2(path, Syscalls.MNT_DETACH) != 0)
-                    throw new FuseMountException($"{path} is a dead FUSE mount (transport endpoint not connected) and unmounting it failed: {Syscalls.Describe(Syscalls.LastError)}");
+                    throw new FuseMountException($"{path} is a dead FUSE mount ({Syscalls.Describe(errno)}) and unmounting it failed: {Syscalls.Describe(Syscalls.LastError)}");
                 recovered = true;
             }
             else if (errno == ENOENT)
