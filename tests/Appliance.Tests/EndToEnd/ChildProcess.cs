@@ -31,9 +31,19 @@ internal sealed partial class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>Starts <paramref name="assembly"/> (a dll next to the test assembly) with a clean APPLIANCE_* environment.</summary>
-    public static ChildProcess Start(string assembly, string workingDirectory, params string[] args)
+    public static ChildProcess Start(string assembly, string workingDirectory, params string[] args) =>
+        Start(null, assembly, workingDirectory, args);
+
+    /// <summary>
+    /// Starts <paramref name="assembly"/> as the unprivileged user <paramref name="uid"/>:<paramref name="gid"/> (through
+    /// setpriv, which execs in place, so the process is still the one signalled), with its home in the working directory.
+    /// </summary>
+    public static ChildProcess StartAs(uint uid, uint gid, string assembly, string workingDirectory, params string[] args) =>
+        Start((uid, gid), assembly, workingDirectory, args);
+
+    private static ChildProcess Start((uint Uid, uint Gid)? user, string assembly, string workingDirectory, string[] args)
     {
-        var info = new ProcessStartInfo(DotnetHost())
+        var info = new ProcessStartInfo(user is null ? DotnetHost() : "setpriv")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -41,6 +51,12 @@ internal sealed partial class ChildProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (user is { } id)
+        {
+            foreach (var arg in new[] { $"--reuid={id.Uid}", $"--regid={id.Gid}", "--clear-groups", "--", DotnetHost() })
+                info.ArgumentList.Add(arg);
+            info.Environment["HOME"] = workingDirectory;
+        }
         info.ArgumentList.Add("exec");
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assembly));
         foreach (var arg in args)
