@@ -43,6 +43,41 @@ public sealed class ServeFuseTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task A_lock_held_when_the_appliance_was_killed_is_free_as_soon_as_the_next_serve_runs()
+    {
+        Skip.IfNot(FuseMount.IsSupported(out var reason), reason);
+        var file = Path.Combine(MountPoint, "locked.txt");
+        const string TryLock = "import fcntl, sys, time\n"
+            + "f = open(sys.argv[1], 'r+')\n"
+            + "try:\n    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept OSError:\n    print('busy', flush=True); sys.exit(1)\n"
+            + "print('locked', flush=True)\n"
+            + "time.sleep(float(sys.argv[2]))\n";
+
+        await using (var first = await StartAsync())
+        {
+            await File.WriteAllTextAsync(file, "data\n");
+            using var holder = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("python3", ["-c", TryLock, file, "600"])
+            {
+                RedirectStandardOutput = true,
+            })!;
+            Assert.Equal("locked", await holder.StandardOutput.ReadLineAsync());
+            // A second owner is refused while the lock is held, so the check below can tell a freed lock from no lock.
+            Assert.Equal(1, await RunAsync("python3", "-c", TryLock, file, "0"));
+            first.Kill();
+            await first.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            holder.Kill();
+            await holder.WaitForExitAsync();
+        }
+
+        // The killed appliance's session still beats in the database's eyes (its heartbeat is seconds old), but its
+        // process is gone: the next serve closes it at once and the lock is free, not after the session timeout.
+        await using var second = await StartAsync();
+        Assert.Equal(0, await RunAsync("python3", "-c", TryLock, file, "0"));
+        second.Terminate();
+        await second.WaitForExitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [SkippableFact]
     public async Task An_appliance_run_by_an_ordinary_user_mounts_through_fusermount3_and_recovers_its_dead_mount()
     {
         Skip.IfNot(FuseMount.IsSupported(out var reason), reason);
