@@ -13,15 +13,12 @@ internal static class FuseKernelMount
     private const int ECONNABORTED = 103;
 
     /// <summary>The data string of mount(2) for a connection on <paramref name="fd"/>.</summary>
-    public static string MountData(int fd, uint uid, uint gid, int maxRead, bool allowOther, bool defaultPermissions)
-    {
-        var data = $"fd={fd},rootmode=40000,user_id={uid},group_id={gid},max_read={maxRead}";
-        if (allowOther)
-            data += ",allow_other";
-        if (defaultPermissions)
-            data += ",default_permissions";
-        return data;
-    }
+    public static string MountData(int fd, uint uid, uint gid, int maxRead, bool allowOther, bool defaultPermissions) =>
+        $"fd={fd},rootmode=40000,user_id={uid},group_id={gid}," + CommonOptions(maxRead, allowOther, defaultPermissions);
+
+    /// <summary>The options both ways of mounting pass on: max_read, and allow_other / default_permissions when asked for.</summary>
+    public static string CommonOptions(int maxRead, bool allowOther, bool defaultPermissions) =>
+        $"max_read={maxRead}" + (allowOther ? ",allow_other" : "") + (defaultPermissions ? ",default_permissions" : "");
 
     /// <summary>
     /// Makes <paramref name="path"/> ready to be mounted on: lazily unmounts a dead FUSE mount (ENOTCONN or ECONNABORTED) left by a

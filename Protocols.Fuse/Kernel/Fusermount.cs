@@ -26,15 +26,8 @@ internal static unsafe class Fusermount
     }
 
     /// <summary>The -o options fusermount3 passes on; it adds fd, rootmode, user_id and group_id itself.</summary>
-    public static string MountOptions(int maxRead, bool allowOther, bool defaultPermissions)
-    {
-        var options = $"nosuid,nodev,fsname=appliance,subtype=appliance,max_read={maxRead}";
-        if (allowOther)
-            options += ",allow_other";
-        if (defaultPermissions)
-            options += ",default_permissions";
-        return options;
-    }
+    public static string MountOptions(int maxRead, bool allowOther, bool defaultPermissions) =>
+        "nosuid,nodev,fsname=appliance,subtype=appliance," + FuseKernelMount.CommonOptions(maxRead, allowOther, defaultPermissions);
 
     /// <summary>Mounts on <paramref name="path"/> and returns the connection's /dev/fuse descriptor.</summary>
     public static FuseDevice Mount(string path, int maxRead, bool allowOther, bool defaultPermissions, TimeSpan timeout)
