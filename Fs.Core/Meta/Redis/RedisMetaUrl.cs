@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Fs.Core.Vfs;
 using StackExchange.Redis;
 
@@ -7,7 +9,9 @@ namespace Fs.Core.Meta.Redis;
 /// <summary>
 /// A parsed Redis metadata URL: redis://[user:password@]host:port/db, rediss:// for TLS, and
 /// redis+sentinel://[user:password@]host:port[,host:port]/db?service=NAME. Every form takes ?prefix=NAME, the hash tag all
-/// keys of the volume share (default "fs"), so several volumes can live in one database.
+/// keys of the volume share (default "fs"), so several volumes can live in one database. rediss:// also takes
+/// tls-ca-cert-file=PEM (a private CA to trust), tls-cert-file=PEM and tls-key-file=PEM (a client certificate, for
+/// servers that require one) and insecure-skip-verify=true (accept any server certificate).
 /// </summary>
 public sealed record RedisMetaUrl(ConfigurationOptions Options, string Prefix, string Display)
 {
@@ -96,6 +100,8 @@ public sealed record RedisMetaUrl(ConfigurationOptions Options, string Prefix, s
 
         var prefix = DefaultPrefix;
         string? service = null;
+        string? caFile = null, certFile = null, keyFile = null;
+        var skipVerify = false;
         foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var eq = pair.IndexOf('=');
@@ -111,8 +117,23 @@ public sealed record RedisMetaUrl(ConfigurationOptions Options, string Prefix, s
                 case "service":
                     service = value;
                     break;
+                case "tls-ca-cert-file":
+                    caFile = value;
+                    break;
+                case "tls-cert-file":
+                    certFile = value;
+                    break;
+                case "tls-key-file":
+                    keyFile = value;
+                    break;
+                case "insecure-skip-verify":
+                    skipVerify = value is "true" or "1" ? true
+                        : value is "false" or "0" ? false
+                        : throw new VolumeException($"Redis URL '{url}': insecure-skip-verify is true or false, not '{value}'.");
+                    break;
                 default:
-                    throw new VolumeException($"Redis URL '{url}': unknown parameter '{name}' (known: prefix, service).");
+                    throw new VolumeException(
+                        $"Redis URL '{url}': unknown parameter '{name}' (known: prefix, service, tls-ca-cert-file, tls-cert-file, tls-key-file, insecure-skip-verify).");
             }
         }
         if (sentinel)
@@ -126,8 +147,47 @@ public sealed record RedisMetaUrl(ConfigurationOptions Options, string Prefix, s
             throw new VolumeException($"Redis URL '{url}': service= is only for redis+sentinel://.");
         }
 
+        if (caFile is not null || certFile is not null || keyFile is not null || skipVerify)
+            ConfigureTls(options, url, caFile, certFile, keyFile, skipVerify);
+
         var display = scheme + "://" + rest + "/" + options.DefaultDatabase.GetValueOrDefault() + (prefix == DefaultPrefix ? "" : "?prefix=" + prefix);
         return new RedisMetaUrl(options, prefix, display);
+    }
+
+    private static void ConfigureTls(ConfigurationOptions options, string url, string? caFile, string? certFile, string? keyFile, bool skipVerify)
+    {
+        if (!options.Ssl)
+            throw new VolumeException($"Redis URL '{url}': the tls-* and insecure-skip-verify parameters are for rediss:// only.");
+        if (caFile is not null)
+        {
+            RequireFile(url, "tls-ca-cert-file", caFile);
+            options.TrustIssuer(caFile);
+        }
+        if ((certFile is null) != (keyFile is null))
+            throw new VolumeException($"Redis URL '{url}': a client certificate needs both tls-cert-file and tls-key-file.");
+        if (certFile is not null && keyFile is not null)
+        {
+            RequireFile(url, "tls-cert-file", certFile);
+            RequireFile(url, "tls-key-file", keyFile);
+            X509Certificate2 client;
+            try
+            {
+                client = X509Certificate2.CreateFromPemFile(certFile, keyFile);
+            }
+            catch (CryptographicException e)
+            {
+                throw new VolumeException($"Redis URL '{url}': cannot load the client certificate {certFile} with key {keyFile}: {e.Message}", e);
+            }
+            options.CertificateSelection += (_, _, _, _, _) => client;
+        }
+        if (skipVerify)
+            options.CertificateValidation += (_, _, _, _) => true;
+    }
+
+    private static void RequireFile(string url, string parameter, string path)
+    {
+        if (!File.Exists(path))
+            throw new VolumeException($"Redis URL '{url}': {parameter} {path} does not exist.");
     }
 
     private static (string Host, int Port) SplitHostPort(string hostPort, int defaultPort, string url)
