@@ -73,21 +73,30 @@ internal sealed class ChunkReader(IMetaEngine meta, IBlockStore blocks, ChunkLay
         return slices.Value.Count == 0 ? [] : SliceResolver.Resolve(slices.Value, ChunkLayout.ChunkSize);
     }
 
+    /// <summary>
+    /// Starts the block reads for the pieces (in position order) and zeroes only what none of them supplies (holes, and
+    /// past the last slice): clearing the whole target first would write every byte twice.
+    /// </summary>
     private void StartReads(IReadOnlyList<Slice> pieces, uint inChunk, Memory<byte> target, ref List<Task>? reads, CancellationToken ct)
     {
-        target.Span.Clear();
         var n = (uint)target.Length;
+        var filled = inChunk;
         foreach (var piece in pieces)
         {
             if (piece.Id == 0 || piece.End <= inChunk || piece.Pos >= inChunk + n)
                 continue;
             var from = Math.Max(piece.Pos, inChunk);
             var to = Math.Min(piece.End, inChunk + n);
+            if (from > filled)
+                target.Span[(int)(filled - inChunk)..(int)(from - inChunk)].Clear();
+            filled = to;
             var dataOffset = piece.Offset + (from - piece.Pos);
             var dest = target.Slice((int)(from - inChunk), (int)(to - from));
             foreach (var read in ReadSlice(piece, dataOffset, dest, ct))
                 (reads ??= []).Add(read.AsTask());
         }
+        if (filled < inChunk + n)
+            target.Span[(int)(filled - inChunk)..].Clear();
     }
 
     private IEnumerable<ValueTask> ReadSlice(Slice piece, uint dataOffset, Memory<byte> dest, CancellationToken ct)

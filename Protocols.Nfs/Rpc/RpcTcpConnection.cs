@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Protocols.Nfs.Xdr;
 
@@ -9,8 +10,9 @@ namespace Protocols.Nfs.Rpc;
 
 /// <summary>
 /// One client's TCP connection: reads record-marked records (fragments reassembled up to a limit), runs up to
-/// <see cref="RpcConnectionLimits.MaxInFlight"/> calls at once, and writes each reply as soon as its call completes,
-/// in whatever order, one whole record at a time under a write lock.
+/// <see cref="RpcConnectionLimits.MaxInFlight"/> calls at once (a call runs on the reading thread unless more calls are
+/// already waiting behind it), and writes each reply as soon as its call completes, in whatever order, one whole record
+/// at a time under a write lock.
 /// </summary>
 public sealed class RpcTcpConnection : IAsyncDisposable
 {
@@ -68,8 +70,23 @@ public sealed class RpcTcpConnection : IAsyncDisposable
                     break;
                 }
                 Volatile.Write(ref _lastActivity, Environment.TickCount64);
+                var more = MoreWaiting();
                 Interlocked.Increment(ref _inFlight);
-                _ = ProcessAsync(next.Record, next.Length, token);
+                if (more)
+                {
+                    // The client has already sent the next call: run this one on the pool, so a call that spends a while
+                    // on its thread (a big copy, a metadata query) does not hold up the ones behind it.
+                    ThreadPool.UnsafeQueueUserWorkItem(
+                        static s => _ = s.Connection.ProcessAsync(s.Record, s.Length, s.Token),
+                        (Connection: this, next.Record, next.Length, Token: token),
+                        preferLocal: false);
+                }
+                else
+                {
+                    // Nothing else is waiting (a client that sends one call at a time): running the call here saves the
+                    // hand-over to another thread, which is most of a small call's cost and its latency on a busy machine.
+                    _ = ProcessAsync(next.Record, next.Length, token);
+                }
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -93,6 +110,19 @@ public sealed class RpcTcpConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether bytes of a further record have already arrived; false once the socket is gone (the read loop then ends).</summary>
+    private bool MoreWaiting()
+    {
+        try
+        {
+            return _socket.Available > 0;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
     private void CloseIfIdle()
     {
         if (Volatile.Read(ref _inFlight) > 0)
@@ -104,6 +134,7 @@ public sealed class RpcTcpConnection : IAsyncDisposable
     }
 
     /// <summary>Reads one whole record into a pooled buffer; null at a clean end of stream.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<(byte[]? Record, int Length)> ReadRecordAsync(byte[] header, CancellationToken ct)
     {
         byte[]? buffer = null;
@@ -156,6 +187,7 @@ public sealed class RpcTcpConnection : IAsyncDisposable
     }
 
     /// <summary>Reads a 4-byte record mark; false at a clean end of stream.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ReadHeaderAsync(byte[] header, CancellationToken ct)
     {
         var read = 0;

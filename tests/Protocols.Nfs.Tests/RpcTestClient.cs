@@ -50,6 +50,38 @@ public sealed class RpcTestClient : IAsyncDisposable
 
     public Task<RpcReply> CallAsync(uint program, uint version, uint procedure, Action<XdrWriter>? args = null, int fragmentSize = int.MaxValue)
     {
+        var (xid, message) = Encode(program, version, procedure, args);
+        return SendAsync(xid, message, fragmentSize);
+    }
+
+    /// <summary>Sends several calls, each one record, in a single write, so the server finds them all waiting at once.</summary>
+    public async Task<Task<RpcReply>[]> CallTogetherAsync(uint program, uint version, params uint[] procedures)
+    {
+        var replies = new Task<RpcReply>[procedures.Length];
+        using var records = new XdrWriter();
+        for (var i = 0; i < procedures.Length; i++)
+        {
+            var (xid, message) = Encode(program, version, procedures[i], null);
+            var tcs = new TaskCompletionSource<RpcReply>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _pending[xid] = tcs;
+            replies[i] = tcs.Task;
+            records.WriteUInt32(0x8000_0000u | (uint)message.Length);
+            records.WriteFixedOpaque(message);
+        }
+        await _writeLock.WaitAsync();
+        try
+        {
+            await _stream!.WriteAsync(records.WrittenMemory);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+        return replies;
+    }
+
+    private (uint Xid, byte[] Message) Encode(uint program, uint version, uint procedure, Action<XdrWriter>? args)
+    {
         var xid = Interlocked.Increment(ref _xid);
         using var call = new XdrWriter();
         call.WriteUInt32(xid);
@@ -62,7 +94,7 @@ public sealed class RpcTestClient : IAsyncDisposable
         call.WriteUInt32(0);
         call.WriteUInt32(0);
         args?.Invoke(call);
-        return SendAsync(xid, call.WrittenSpan.ToArray(), fragmentSize);
+        return (xid, call.WrittenSpan.ToArray());
     }
 
     /// <summary>Sends an already encoded message (starting with the xid) and waits for the reply to that xid.</summary>

@@ -64,6 +64,28 @@ public abstract partial class VfsConformance
     }
 
     [Fact]
+    public async Task A_read_into_a_used_buffer_zeroes_holes_and_the_tail_no_slice_reaches()
+    {
+        // Doors read into pooled buffers that still hold an earlier reply: every byte no slice supplies must be zeroed.
+        var (attr, handle) = Ok(await Fs.CreateAsync(Caller.Root, Root, "holes", Oct(644), OpenFlags.ReadWrite | OpenFlags.Create), "create");
+        await WriteAsync(handle, 0, Pattern(3 * BlockSize, 1));
+        await WriteAsync(handle, 5L * BlockSize, Pattern(100, 2));
+        Ok(await Fs.FallocateAsync(handle, FallocateMode.PunchHole | FallocateMode.KeepSize, BlockSize + 10, 20), "punch hole");
+        Ok(await Fs.SetAttrAsync(Caller.Root, attr.Ino, new SetAttrRequest(SetAttrMask.Size, Size: 7L * BlockSize)), "extend");
+
+        var buffer = new byte[7 * BlockSize];
+        Array.Fill(buffer, (byte)0xEE);
+        Assert.Equal(buffer.Length, Ok(await Fs.ReadAsync(handle, 0, buffer), "read"));
+        Ok(await Fs.ReleaseAsync(handle), "release");
+
+        var expected = new byte[7 * BlockSize];
+        Pattern(3 * BlockSize, 1).CopyTo(expected, 0);
+        Array.Clear(expected, BlockSize + 10, 20);
+        Pattern(100, 2).CopyTo(expected, 5 * BlockSize);
+        Assert.Equal(expected, buffer);
+    }
+
+    [Fact]
     public async Task Append_handles_write_at_the_end_whatever_the_offset()
     {
         var file = await NewFileAsync(Root, "log", Pattern(100, 1));

@@ -64,6 +64,24 @@ public sealed class RpcFramingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_call_holding_its_thread_does_not_stop_the_calls_sent_behind_it()
+    {
+        await using var client = await ConnectAsync();
+        var replies = await client.CallTogetherAsync(Prog, 1, ProbeProgram.Hold, 0);
+        try
+        {
+            var answered = await Task.WhenAny(replies[1], Task.Delay(TimeSpan.FromSeconds(10)));
+            Assert.Same(replies[1], answered);
+            Assert.False(replies[0].IsCompleted);
+        }
+        finally
+        {
+            _program.ReleaseHeld();
+        }
+        Assert.Equal(RpcAcceptStatus.Success, (await replies[0]).AcceptStatus);
+    }
+
+    [Fact]
     public async Task Unknown_program_version_and_procedure_get_the_rfc_5531_answers()
     {
         await using var client = await ConnectAsync();
@@ -217,7 +235,10 @@ public sealed class RpcFramingTests : IAsyncLifetime
     {
         public const uint Echo = 1;
         public const uint Wait = 2;
+        /// <summary>Blocks the thread it runs on (as a synchronous copy or query does) until <see cref="ReleaseHeld"/>.</summary>
+        public const uint Hold = 3;
         private readonly SemaphoreSlim _gate = new(0);
+        private readonly ManualResetEventSlim _held = new();
         private int _running;
         private int _waiting;
 
@@ -230,6 +251,8 @@ public sealed class RpcFramingTests : IAsyncLifetime
         public uint HighVersion => 2;
 
         public void Release(int n) => _gate.Release(n);
+
+        public void ReleaseHeld() => _held.Set();
 
         public async Task WaitingAsync(int n)
         {
@@ -248,6 +271,9 @@ public sealed class RpcFramingTests : IAsyncLifetime
                     return RpcAcceptStatus.Success;
                 case Echo:
                     reply.WriteOpaque(args.ReadOpaque(4096).Span);
+                    return RpcAcceptStatus.Success;
+                case Hold:
+                    _held.Wait(TimeSpan.FromSeconds(20), ct);
                     return RpcAcceptStatus.Success;
                 case Wait:
                     var now = Interlocked.Increment(ref _running);
