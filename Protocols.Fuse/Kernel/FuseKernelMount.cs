@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Protocols.Fuse.Kernel;
 
 /// <summary>mount(2) and umount2(2) of a FUSE file system, and the recovery of a mount point left by a crashed process.</summary>
@@ -114,6 +116,24 @@ internal static class FuseKernelMount
             return false;
         File.WriteAllText(abort, "1");
         return true;
+    }
+
+    /// <summary>
+    /// Sets how far the kernel reads ahead on the mount, through the sysfs entry of its backing device info (named by
+    /// the mount's major:minor, as mountinfo gives it); false when that entry is missing or not writable.
+    /// </summary>
+    public static bool SetReadAhead(string device, int bytes)
+    {
+        var entry = $"/sys/class/bdi/{device}/read_ahead_kb";
+        try
+        {
+            File.WriteAllText(entry, (bytes / 1024).ToString(CultureInfo.InvariantCulture));
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private static string UnescapeMountInfo(string field) =>
