@@ -104,7 +104,8 @@ public sealed class LocalDirectoryStore : IObjectStore
             var length = RandomAccess.GetLength(handle);
             if (length > Array.MaxLength)
                 throw new IOException($"object {key} is too large to read at once ({length} bytes)");
-            var data = new byte[length];
+            // Not zeroed first: every byte is read from the file below (a short file fails instead).
+            var data = GC.AllocateUninitializedArray<byte>((int)length);
             var done = 0;
             while (done < data.Length)
             {
