@@ -89,6 +89,8 @@ public sealed class FuseMount : IAsyncDisposable
                 _operations = operations;
                 _notifier = new FuseNotifier(channel, _logger);
                 _device = FuseKernelMount.MountDevice(MountPoint);
+                if (_device is not null && _options.ReadAheadBytes > 0 && !FuseKernelMount.SetReadAhead(_device, _options.ReadAheadBytes))
+                    _logger.LogInformation("could not raise the kernel's read-ahead on {MountPoint} to {ReadAhead} bytes; sequential reads will be slower", MountPoint, _options.ReadAheadBytes);
                 _channel = channel;
                 _fs.Changed += OnChanged;
                 _logger.LogInformation("mounted on {MountPoint}: FUSE 7.{Minor}, max write {MaxWrite} bytes, {Readers} readers",

@@ -24,6 +24,12 @@ public sealed record FuseMountOptions
     /// <summary>Largest read and write the kernel sends in one request.</summary>
     public int MaxWrite { get; init; } = 1 << 20;
 
+    /// <summary>
+    /// How far the kernel reads ahead of a sequential reader (its default for FUSE is 128 KiB, so a 1 MiB read(2) became
+    /// eight requests served one after another); 0 leaves the kernel's default. Needs root, like mount(2).
+    /// </summary>
+    public int ReadAheadBytes { get; init; } = 8 << 20;
+
     /// <summary>How long a change made through another door waits for the kernel to drop its stale cache.</summary>
     public TimeSpan InvalidationWait { get; init; } = TimeSpan.FromMilliseconds(200);
 

@@ -108,12 +108,12 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         if (data.Length != key.Size)
             throw new ArgumentException($"block {key.ObjectKey} holds {key.Size} bytes, got {data.Length}", nameof(data));
 
-        byte[] stored;
+        ReadOnlyMemory<byte> stored;
         // Encoding happens inside the slot too, so encoded copies in memory are bounded by the same limit.
         await _uploadSlots.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            stored = _codec.Encode(key.ObjectKey, data.Span);
+            stored = _codec.EncodeInPlace(key.ObjectKey, data);
             await _store.PutAsync(key.ObjectKey, stored, ct).ConfigureAwait(false);
         }
         finally
@@ -294,7 +294,7 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         }
     }
 
-    private async Task AddToDiskAsync(BlockKey key, byte[] stored)
+    private async Task AddToDiskAsync(BlockKey key, ReadOnlyMemory<byte> stored)
     {
         if (_disk is null)
             return;

@@ -69,7 +69,7 @@ internal sealed partial class DiskBlockCache
     }
 
     /// <summary>Keeps a block's stored bytes, evicting older blocks to stay within the limits; best effort.</summary>
-    public async Task StoreAsync(BlockKey key, byte[] stored, CancellationToken ct)
+    public async Task StoreAsync(BlockKey key, ReadOnlyMemory<byte> stored, CancellationToken ct)
     {
         if (stored.Length > _maxBytes)
             return;
@@ -90,7 +90,8 @@ internal sealed partial class DiskBlockCache
         var temp = Path.Combine(directory, TempPrefix + Guid.NewGuid().ToString("N"));
         try
         {
-            await File.WriteAllBytesAsync(temp, stored, ct).ConfigureAwait(false);
+            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, FileOptions.None, stored.Length))
+                await RandomAccess.WriteAsync(handle, stored, 0, ct).ConfigureAwait(false);
             File.Move(temp, path, overwrite: true);
         }
         catch

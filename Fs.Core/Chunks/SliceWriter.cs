@@ -1,5 +1,6 @@
 using Fs.Core.Cache;
 using Fs.Core.Meta;
+using Fs.Core.Objects;
 
 namespace Fs.Core.Chunks;
 
@@ -13,7 +14,7 @@ internal sealed class SliceWriter
 
     private readonly ChunkLayout _layout;
     private readonly IBlockStore _blocks;
-    private readonly List<byte[]?> _buffers = [];
+    private readonly List<BlockBuffer?> _buffers = [];
     private readonly List<Task> _uploads = [];
     private int _frozenBlocks;
 
@@ -63,7 +64,7 @@ internal sealed class SliceWriter
             var inBlock = (int)(at % bs);
             var n = Math.Min(bs - inBlock, data.Length);
             var buffer = EnsureBuffer(index, inBlock + n);
-            data[..n].CopyTo(buffer.AsSpan(inBlock));
+            data[..n].CopyTo(buffer.GetSpan()[inBlock..]);
             data = data[n..];
             at += n;
         }
@@ -99,10 +100,12 @@ internal sealed class SliceWriter
     private void StartUpload(int index, List<Task> inflight)
     {
         var key = _layout.Block(Id, Length, index);
-        var buffer = _buffers[index] ?? [];
-        var data = new ReadOnlyMemory<byte>(buffer, 0, key.Size);
+        var buffer = _buffers[index];
+        var data = buffer is null ? ReadOnlyMemory<byte>.Empty : buffer.Memory[..key.Size];
         _buffers[index] = null;
-        var task = UploadAsync(key, data, buffer.Length);
+        // Encoding (checksumming a whole block) and the store's write run off the writer's path, so the write that
+        // filled the block is answered at once and the next one is taken while this block goes out.
+        var task = Task.Run(() => UploadAsync(key, data, buffer?.Memory.Length ?? 0));
         _uploads.Add(task);
         inflight.Add(task);
     }
@@ -121,12 +124,13 @@ internal sealed class SliceWriter
         }
     }
 
-    private byte[] EnsureBuffer(int index, int needed)
+    private BlockBuffer EnsureBuffer(int index, int needed)
     {
         while (_buffers.Count <= index)
             _buffers.Add(null);
         var buffer = _buffers[index];
-        if (buffer is not null && buffer.Length >= needed)
+        var capacity = buffer?.Memory.Length ?? 0;
+        if (buffer is not null && capacity >= needed)
             return buffer;
         // A slice that has already filled a block is being written sequentially: give later blocks their full size at
         // once instead of growing them step by step. Small random writes keep small buffers.
@@ -137,16 +141,16 @@ internal sealed class SliceWriter
         }
         else
         {
-            size = Math.Max(MinBufferBytes, buffer?.Length ?? 0);
+            size = Math.Max(MinBufferBytes, capacity);
             while (size < needed)
                 size *= 2;
             size = Math.Min(size, _layout.BlockSize);
         }
-        var grown = new byte[size];
+        var grown = new BlockBuffer(size);
         if (buffer is not null)
-            buffer.CopyTo(grown, 0);
+            buffer.GetSpan().CopyTo(grown.GetSpan());
         lock (_buffers)
-            BufferedBytes += size - (buffer?.Length ?? 0);
+            BufferedBytes += size - capacity;
         _buffers[index] = grown;
         return grown;
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Fs.Core.Meta;
@@ -30,6 +31,8 @@ public sealed class BlockCodec
     internal const int ChecksumBytes = 8;
     internal const int NonceBytes = 12;
     internal const int TagBytes = 16;
+    /// <summary>What a plain (unencrypted, uncompressed) block's object holds in front of the data: header and checksum.</summary>
+    internal const int PlainPrefixBytes = HeaderBytes + ChecksumBytes;
     internal const byte Version = 1;
     internal const byte EncryptedFlag = 1;
     private const uint Magic = 0x4B4C4241; // "ABLK" read as little-endian u32
@@ -103,6 +106,24 @@ public sealed class BlockCodec
             return decoded[..KeyBytes];
         throw new VolumeException(
             $"key file '{keyFile}' holds no 32-byte key: expected 32 raw bytes, 64 hex digits or base64 of 32 bytes");
+    }
+
+    /// <summary>
+    /// Encodes one block for storage under <paramref name="objectKey"/>. A block held whole in a <see cref="BlockBuffer"/>
+    /// that stays plain is encoded in place: its header goes into the room in front of the data and the object is that
+    /// same memory, so the data is not copied.
+    /// </summary>
+    internal ReadOnlyMemory<byte> EncodeInPlace(string objectKey, ReadOnlyMemory<byte> raw)
+    {
+        if (_key is not null || Compression != BlockCompression.None
+            || !MemoryMarshal.TryGetMemoryManager(raw, out BlockBuffer? buffer, out var start, out _) || start != 0)
+            return Encode(objectKey, raw.Span);
+        if (raw.Length > MaxRawBytes)
+            throw new ArgumentException($"a block holds at most {MaxRawBytes} bytes, got {raw.Length}", nameof(raw));
+        var prefix = buffer.Prefix;
+        WriteHeader(prefix, BlockCompression.None, 0, raw.Length, raw.Length);
+        BinaryPrimitives.WriteUInt64LittleEndian(prefix[HeaderBytes..], Checksum(objectKey, raw.Span));
+        return buffer.Object(raw.Length);
     }
 
     /// <summary>Encodes one block for storage under <paramref name="objectKey"/>.</summary>

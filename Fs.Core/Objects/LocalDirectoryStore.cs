@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Fs.Core.Objects;
 
@@ -8,8 +9,12 @@ public sealed class LocalDirectoryStore : IObjectStore
     /// <summary>The share mode for which .NET on Unix takes no flock(2): every object file is written once, under a private name.</summary>
     private const FileShare Unlocked = FileShare.ReadWrite | FileShare.Delete;
 
+    /// <summary>Objects this large are written with direct I/O when their memory allows; smaller ones gain nothing from it.</summary>
+    private const int DirectWriteMinBytes = 256 << 10;
+
     private readonly string _root;
     private int _unsynced;
+    private volatile bool _directWrites = true;
 
     /// <param name="root">Absolute path of the directory that holds the objects.</param>
     public LocalDirectoryStore(string root)
@@ -47,7 +52,10 @@ public sealed class LocalDirectoryStore : IObjectStore
         {
             // The temp name is private and objects are immutable: no share mode, so .NET takes no advisory flock per file.
             using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, Unlocked, FileOptions.None, data.Length))
-                await RandomAccess.WriteAsync(handle, data, 0, ct).ConfigureAwait(false);
+            {
+                if (!_directWrites || data.Length < DirectWriteMinBytes || !await TryWriteDirectAsync(handle, data, ct).ConfigureAwait(false))
+                    await RandomAccess.WriteAsync(handle, data, 0, ct).ConfigureAwait(false);
+            }
             File.Move(temp, path, overwrite: true);
         }
         catch
@@ -57,6 +65,15 @@ public sealed class LocalDirectoryStore : IObjectStore
             throw;
         }
         Volatile.Write(ref _unsynced, 1);
+    }
+
+    /// <summary>Writes a whole new object with direct I/O (on a pool thread: it blocks until the disk has it); false when that cannot be done.</summary>
+    private async Task<bool> TryWriteDirectAsync(SafeFileHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        var outcome = await Task.Run(() => DirectWrite.Write(handle, data), ct).ConfigureAwait(false);
+        if (outcome == DirectWriteOutcome.Unsupported)
+            _directWrites = false;
+        return outcome == DirectWriteOutcome.Written;
     }
 
     public Task SyncAsync(CancellationToken ct)
@@ -87,7 +104,8 @@ public sealed class LocalDirectoryStore : IObjectStore
             var length = RandomAccess.GetLength(handle);
             if (length > Array.MaxLength)
                 throw new IOException($"object {key} is too large to read at once ({length} bytes)");
-            var data = new byte[length];
+            // Not zeroed first: every byte is read from the file below (a short file fails instead).
+            var data = GC.AllocateUninitializedArray<byte>((int)length);
             var done = 0;
             while (done < data.Length)
             {

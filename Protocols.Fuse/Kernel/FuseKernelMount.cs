@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Protocols.Fuse.Kernel;
 
 /// <summary>
@@ -138,6 +140,24 @@ internal static class FuseKernelMount
         try
         {
             File.WriteAllText(abort, "1");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Sets how far the kernel reads ahead on the mount, through the sysfs entry of its backing device info (named by
+    /// the mount's major:minor, as mountinfo gives it); false when that entry is missing or not writable.
+    /// </summary>
+    public static bool SetReadAhead(string device, int bytes)
+    {
+        var entry = $"/sys/class/bdi/{device}/read_ahead_kb";
+        try
+        {
+            File.WriteAllText(entry, (bytes / 1024).ToString(CultureInfo.InvariantCulture));
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -27,6 +27,19 @@ public sealed class FuseMountLifecycleTests(MountedVolume volume) : IClassFixtur
     }
 
     [FuseFact]
+    public async Task The_kernel_reads_ahead_on_the_mount_as_far_as_configured()
+    {
+        var mountPoint = Path.Combine(volume.Scratch, "read-ahead");
+        await using var mount = new FuseMount(volume.Fs, new FuseMountOptions { MountPoint = mountPoint, ReadAheadBytes = 3 << 20 });
+        await mount.StartAsync();
+
+        // The kernel's own default for a FUSE mount is 128 KiB.
+        var device = FuseKernelMount.MountDevice(mountPoint);
+        Assert.Equal("3072", (await File.ReadAllTextAsync($"/sys/class/bdi/{device}/read_ahead_kb")).Trim());
+        await mount.StopAsync();
+    }
+
+    [FuseFact]
     public async Task A_non_empty_mount_point_is_refused_with_a_clear_error()
     {
         var mountPoint = Path.Combine(volume.Scratch, "occupied");
