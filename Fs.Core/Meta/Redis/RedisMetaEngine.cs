@@ -378,6 +378,13 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
 
     public async ValueTask DisposeAsync()
     {
+        if (!_closing.IsCancellationRequested)
+            await _closing.CancelAsync().ConfigureAwait(false);
+        Task? flusher;
+        lock (_owed)
+            flusher = _owedFlusher;
+        if (flusher is not null)
+            await flusher.ConfigureAwait(false);
         await _connectLock.WaitAsync().ConfigureAwait(false);
         try
         {
