@@ -98,8 +98,11 @@ public interface IMetaEngine : IAsyncDisposable
     /// </summary>
     ValueTask<Result<InodeAttr>> CreateAsync(Caller caller, long session, ulong parent, string name, uint mode, CancellationToken ct);
 
-    /// <summary>Drops the session's open record; deletes the inode when it has no names and no other opener.</summary>
-    ValueTask CloseAsync(long session, ulong ino, CancellationToken ct);
+    /// <summary>
+    /// Drops the session's open record; deletes the inode when it has no names and no other opener. True when this call
+    /// deleted it (its slices now wait for deletion); an engine may delete it a little later instead.
+    /// </summary>
+    ValueTask<bool> CloseAsync(long session, ulong ino, CancellationToken ct);
 
     // ---- data ----
 

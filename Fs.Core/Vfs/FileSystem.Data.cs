@@ -199,14 +199,15 @@ public sealed partial class FileSystem
         }
         try
         {
-            await _meta.CloseAsync(Session, handle.Ino, CancellationToken.None).ConfigureAwait(false);
+            // Most closes delete nothing: waking the deleter for each would cost a query of the engine per close.
+            if (await _meta.CloseAsync(Session, handle.Ino, CancellationToken.None).ConfigureAwait(false))
+                _deleter.Wake();
         }
         catch (Exception e)
         {
             _logger.LogError(e, "closing inode {Ino} in the metadata engine failed", handle.Ino);
             result = Errno.EIO;
         }
-        _deleter.Wake();
         return result;
     }
 

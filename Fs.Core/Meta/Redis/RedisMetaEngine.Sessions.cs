@@ -174,15 +174,16 @@ public sealed partial class RedisMetaEngine
     /// others a moment later; a close that may delete the file (it has no name left, as far as this appliance knows) goes at
     /// once, and takes this session's owed closes of the file with it.
     /// </summary>
-    public async ValueTask CloseAsync(long session, ulong ino, CancellationToken ct)
+    public async ValueTask<bool> CloseAsync(long session, ulong ino, CancellationToken ct)
     {
         if (!_closing.IsCancellationRequested && _hints.TryInode(ino, out var bytes) && DecodeInode(ino, bytes).Nlink > 0
             && _hints.Opens(session, ino) > _owed.Of(session, ino))
         {
             OweClose(session, ino);
-            return;
+            return false;
         }
-        await MutateAsync<bool>(async (db, c) => await ApplyClosesAsync(db, c, session, ino, 1).ConfigureAwait(false), ct).ConfigureAwait(false);
+        var deleted = await MutateAsync<bool>(async (db, c) => await ApplyClosesAsync(db, c, session, ino, 1).ConfigureAwait(false), ct).ConfigureAwait(false);
+        return deleted.Value;
     }
 
     private void OweClose(long session, ulong ino)

@@ -58,6 +58,9 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
 
     public string Description => _url.Display;
 
+    /// <summary>Requests this appliance has sent to Redis so far, each a round trip unless pipelined with others; benchmarks count them.</summary>
+    public long RequestsSent => _connection?.OperationCount ?? 0;
+
     public event Action<ulong>? LocksChanged;
 
     public event Action<ulong>? InodesChanged;

@@ -145,9 +145,9 @@ public sealed partial class SqliteMetaEngine
         c.Execute("INSERT INTO open_files (session, ino, count) VALUES (?1, ?2, 1) ON CONFLICT (session, ino) DO UPDATE SET count = count + 1",
             session, (long)ino);
 
-    public async ValueTask CloseAsync(long session, ulong ino, CancellationToken ct)
+    public async ValueTask<bool> CloseAsync(long session, ulong ino, CancellationToken ct)
     {
-        await WriteAsync(c =>
+        var deleted = await WriteAsync(c =>
         {
             var left = c.Long("UPDATE open_files SET count = count - 1 WHERE session = ?1 AND ino = ?2 RETURNING count", session, (long)ino);
             if (left is null)
@@ -156,6 +156,7 @@ public sealed partial class SqliteMetaEngine
                 c.Execute("DELETE FROM open_files WHERE session = ?1 AND ino = ?2", session, (long)ino);
             return DeleteIfUnreferenced(c, ino);
         }, ct).ConfigureAwait(false);
+        return deleted.Ok && deleted.Value;
     }
 
     private static bool IsOpen(SqliteMetaConnection c, ulong ino) =>
