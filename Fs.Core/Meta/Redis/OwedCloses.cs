@@ -14,17 +14,6 @@ internal sealed class OwedCloses
 {
     private readonly Lock _sync = new();
     private readonly Dictionary<ulong, Dictionary<long, long>> _byInode = [];
-    private int _count;
-
-    public int Count
-    {
-        get
-        {
-            lock (_sync)
-                return _count;
-        }
-    }
-
     public void Add(long session, ulong ino)
     {
         lock (_sync)
@@ -33,7 +22,6 @@ internal sealed class OwedCloses
                 _byInode[ino] = sessions = [];
             if (!sessions.TryAdd(session, 1))
                 sessions[session]++;
-            _count++;
         }
     }
 
@@ -51,7 +39,11 @@ internal sealed class OwedCloses
             return _byInode.TryGetValue(ino, out var sessions) ? [.. sessions.Select(s => (s.Key, s.Value))] : [];
     }
 
-    /// <summary>Removes up to <paramref name="max"/> entries for the caller to commit; they are the caller's from now on.</summary>
+    /// <summary>
+    /// Removes up to <paramref name="max"/> entries, each of another inode, for the caller to commit; they are the caller's
+    /// from now on. One session per inode at a time, so that a commit deciding whether an inode is still open counts each
+    /// leaving session once.
+    /// </summary>
     public List<(long Session, ulong Ino, long Closes)> Take(int max)
     {
         var taken = new List<(long, ulong, long)>();
@@ -59,14 +51,12 @@ internal sealed class OwedCloses
         {
             foreach (var (ino, sessions) in _byInode)
             {
-                foreach (var (session, closes) in sessions)
-                {
-                    taken.Add((session, ino, closes));
-                    _count -= (int)closes;
-                }
-                _byInode.Remove(ino);
                 if (taken.Count >= max)
                     break;
+                var (session, closes) = sessions.First();
+                taken.Add((session, ino, closes));
+                if (sessions.Remove(session) && sessions.Count == 0)
+                    _byInode.Remove(ino);
             }
         }
         return taken;
@@ -81,10 +71,8 @@ internal sealed class OwedCloses
         {
             if (!_byInode.TryGetValue(ino, out var sessions) || !sessions.TryGetValue(session, out var owed))
                 return;
-            var settled = Math.Min(owed, closes);
-            _count -= (int)settled;
-            if (owed > settled)
-                sessions[session] = owed - settled;
+            if (owed > closes)
+                sessions[session] = owed - closes;
             else if (sessions.Remove(session) && sessions.Count == 0)
                 _byInode.Remove(ino);
         }
@@ -97,9 +85,7 @@ internal sealed class OwedCloses
         {
             foreach (var (ino, sessions) in _byInode)
             {
-                if (sessions.Remove(session, out var closes))
-                    _count -= (int)closes;
-                if (sessions.Count == 0)
+                if (sessions.Remove(session) && sessions.Count == 0)
                     _byInode.Remove(ino);
             }
         }

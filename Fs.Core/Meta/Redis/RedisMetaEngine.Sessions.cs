@@ -20,6 +20,7 @@ public sealed partial class RedisMetaEngine
     private readonly Channel<bool> _owedSignal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     /// <summary>Cancelled when the engine is being disposed: closes are then sent at once.</summary>
     private readonly CancellationTokenSource _closing = new();
+    private readonly Lock _owedFlusherSync = new();
     private Task? _owedFlusher;
 
     private static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -189,7 +190,7 @@ public sealed partial class RedisMetaEngine
     private void OweClose(long session, ulong ino)
     {
         _owed.Add(session, ino);
-        lock (_owed)
+        lock (_owedFlusherSync)
             _owedFlusher ??= FlushOwedClosesLoopAsync();
         _owedSignal.Writer.TryWrite(true);
     }

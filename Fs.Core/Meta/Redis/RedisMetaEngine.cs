@@ -391,7 +391,7 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
         if (!_closing.IsCancellationRequested)
             await _closing.CancelAsync().ConfigureAwait(false);
         Task? flusher;
-        lock (_owed)
+        lock (_owedFlusherSync)
             flusher = _owedFlusher;
         if (flusher is not null)
             await flusher.ConfigureAwait(false);

@@ -203,6 +203,23 @@ public sealed class RedisEngineTests : IAsyncLifetime
         Assert.Empty(await b.CheckAsync(false, None));
     }
 
+    [Fact]
+    public async Task Closes_owed_by_two_sessions_of_one_appliance_delete_a_file_unlinked_on_another()
+    {
+        var a = await FormattedAsync();
+        var b = Appliance();
+        var one = await a.RegisterSessionAsync("host-a", 11, "1.0", "nfs", None);
+        var two = await a.RegisterSessionAsync("host-a", 11, "1.0", "fuse", None);
+        await b.RegisterSessionAsync("host-b", 22, "1.0", "nfs", None);
+        var f = (await a.CreateAsync(Alice, one, FsLimits.RootIno, "f", 0x1A4, None)).Value;
+        Assert.True((await a.OpenAsync(Alice, two, f.Ino, OpenFlags.ReadOnly, None)).Ok);
+        await a.CloseAsync(one, f.Ino, None);
+        await a.CloseAsync(two, f.Ino, None);
+        await b.UnlinkAsync(Alice, FsLimits.RootIno, "f", None);
+        Assert.True(await GoneWithinAsync(b, f.Ino, TimeSpan.FromSeconds(2)), "a file closed by both sessions stayed");
+        Assert.Empty(await b.CheckAsync(false, None));
+    }
+
     private static async Task<bool> GoneWithinAsync(RedisMetaEngine engine, ulong ino, TimeSpan limit)
     {
         var clock = Stopwatch.StartNew();
