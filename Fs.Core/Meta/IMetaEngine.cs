@@ -92,8 +92,17 @@ public interface IMetaEngine : IAsyncDisposable
     /// <summary>Checks open permission for the access mode in <paramref name="flags"/> and records that the session has the inode open.</summary>
     ValueTask<Result<InodeAttr>> OpenAsync(Caller caller, long session, ulong ino, OpenFlags flags, CancellationToken ct);
 
-    /// <summary>Drops the session's open record; deletes the inode when it has no names and no other opener.</summary>
-    ValueTask CloseAsync(long session, ulong ino, CancellationToken ct);
+    /// <summary>
+    /// open(2) with O_CREAT|O_EXCL in one atomic step: creates a regular file as <see cref="MknodAsync"/> does and records
+    /// that the session has it open. The creator may use the new file in any mode, whatever permission bits it was given.
+    /// </summary>
+    ValueTask<Result<InodeAttr>> CreateAsync(Caller caller, long session, ulong parent, string name, uint mode, CancellationToken ct);
+
+    /// <summary>
+    /// Drops the session's open record; deletes the inode when it has no names and no other opener. True when this call
+    /// deleted it (its slices now wait for deletion); an engine may delete it a little later instead.
+    /// </summary>
+    ValueTask<bool> CloseAsync(long session, ulong ino, CancellationToken ct);
 
     // ---- data ----
 

@@ -56,7 +56,11 @@ public sealed record SessionInfo(long Id, string Host, int Pid, string Version, 
 public readonly record struct UsageCounters(long UsedBytes, long UsedInodes);
 
 /// <summary>What unlink or rename removed: the inode that lost a name and whether it is now gone.</summary>
-public sealed record RemovedInode(InodeAttr Attr, bool Deleted);
+public sealed record RemovedInode(InodeAttr Attr, bool Deleted)
+{
+    /// <summary>Whether the deletion may have left slices for the deleter: an empty file holds none (a truncate already freed them).</summary>
+    public bool FreedData => Deleted && Attr.Type == FileType.Regular && Attr.Size > 0;
+}
 
 /// <summary>One finding of a metadata consistency check.</summary>
 public sealed record MetaIssue(string Kind, ulong Ino, string Detail, bool Repaired);

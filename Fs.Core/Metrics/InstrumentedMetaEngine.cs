@@ -71,7 +71,10 @@ public sealed class InstrumentedMetaEngine(IMetaEngine inner, FileSystemMetrics 
     public ValueTask<Result<InodeAttr>> OpenAsync(Caller caller, long session, ulong ino, OpenFlags flags, CancellationToken ct) =>
         Measure("open", () => inner.OpenAsync(caller, session, ino, flags, ct));
 
-    public ValueTask CloseAsync(long session, ulong ino, CancellationToken ct) => Measure("close", () => inner.CloseAsync(session, ino, ct));
+    public ValueTask<Result<InodeAttr>> CreateAsync(Caller caller, long session, ulong parent, string name, uint mode, CancellationToken ct) =>
+        Measure("create", () => inner.CreateAsync(caller, session, parent, name, mode, ct));
+
+    public ValueTask<bool> CloseAsync(long session, ulong ino, CancellationToken ct) => Measure("close", () => inner.CloseAsync(session, ino, ct));
 
     public ValueTask<ulong> NewSliceIdAsync(CancellationToken ct) => Measure("new_slice_id", () => inner.NewSliceIdAsync(ct));
 

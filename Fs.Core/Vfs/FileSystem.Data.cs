@@ -15,14 +15,13 @@ public sealed partial class FileSystem
     public ValueTask<Result<(InodeAttr Attr, FileHandle Handle)>> CreateAsync(Caller caller, ulong parent, string name, uint mode, OpenFlags flags, CancellationToken ct = default) =>
         Guard<(InodeAttr, FileHandle)>("create", parent, async () =>
         {
-            var created = await _meta.MknodAsync(caller, parent, name, FileType.Regular, mode, 0, null, ct).ConfigureAwait(false);
+            // The engine records the open with the creation, so a new file costs one metadata round trip, not two.
+            var created = await _meta.CreateAsync(caller, Session, parent, name, mode, ct).ConfigureAwait(false);
             if (created.Ok)
             {
                 Notify(ChangeKind.EntryAdded, created.Value.Ino, parent, name);
                 Notify(ChangeKind.Attributes, parent);
-                // The creator may open the new file in any mode, whatever permission bits it was given (as open(2) does).
-                var handle = await OpenHandleAsync(Caller.Root, caller, created.Value.Ino, flags & ~OpenFlags.Truncate, ct).ConfigureAwait(false);
-                return handle.Ok ? (created.Value, handle.Value) : handle.Error;
+                return (created.Value, AddHandle(created.Value.Ino, flags & ~OpenFlags.Truncate, caller));
             }
             if (created.Error != Errno.EEXIST || (flags & OpenFlags.Exclusive) != 0)
                 return created.Error;
@@ -200,14 +199,15 @@ public sealed partial class FileSystem
         }
         try
         {
-            await _meta.CloseAsync(Session, handle.Ino, CancellationToken.None).ConfigureAwait(false);
+            // Most closes delete nothing: waking the deleter for each would cost a query of the engine per close.
+            if (await _meta.CloseAsync(Session, handle.Ino, CancellationToken.None).ConfigureAwait(false))
+                _deleter.Wake();
         }
         catch (Exception e)
         {
             _logger.LogError(e, "closing inode {Ino} in the metadata engine failed", handle.Ino);
             result = Errno.EIO;
         }
-        _deleter.Wake();
         return result;
     }
 
@@ -288,9 +288,7 @@ public sealed partial class FileSystem
         var opened = await _meta.OpenAsync(checkAs, Session, ino, flags, ct).ConfigureAwait(false);
         if (!opened.Ok)
             return opened.Error;
-        var handle = new FileHandle(Interlocked.Increment(ref _nextHandle), ino, flags, owner);
-        AcquireWriter(ino);
-        _handles[handle.Id] = handle;
+        var handle = AddHandle(ino, flags, owner);
         if ((flags & OpenFlags.Truncate) != 0 && opened.Value.Type == FileType.Regular && handle.CanWrite)
         {
             var truncated = await SetAttrAsync(Caller.Root, ino, new SetAttrRequest(SetAttrMask.Size, Size: 0), ct).ConfigureAwait(false);
@@ -300,6 +298,15 @@ public sealed partial class FileSystem
                 return truncated.Error;
             }
         }
+        return handle;
+    }
+
+    /// <summary>A handle for an inode the engine has just recorded as open by this session.</summary>
+    private FileHandle AddHandle(ulong ino, OpenFlags flags, Caller owner)
+    {
+        var handle = new FileHandle(Interlocked.Increment(ref _nextHandle), ino, flags, owner);
+        AcquireWriter(ino);
+        _handles[handle.Id] = handle;
         return handle;
     }
 

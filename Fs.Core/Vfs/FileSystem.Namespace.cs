@@ -93,7 +93,7 @@ public sealed partial class FileSystem
             if (!removed.Ok)
                 return removed.Error;
             Removed(parent, name, removed.Value.Attr.Ino);
-            if (removed.Value.Deleted)
+            if (removed.Value.FreedData)
                 _deleter.Wake();
             return Errno.OK;
         });
@@ -120,7 +120,7 @@ public sealed partial class FileSystem
             Notify(ChangeKind.EntryAdded, moved.Ok ? moved.Value.Ino : 0, newParent, newName);
             if ((flags & RenameFlags.Exchange) != 0)
                 Notify(ChangeKind.EntryAdded, 0, parent, name);
-            if (replaced.Value is { Deleted: true })
+            if (replaced.Value is { FreedData: true })
                 _deleter.Wake();
             return Errno.OK;
         });

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Fs.Core.Meta.Redis;
+using Fs.Core.Metrics;
 using Fs.Core.Vfs;
 using StackExchange.Redis;
 
@@ -196,23 +197,27 @@ public static class Program
 
     /// <summary>
     /// Creates (and releases), stats (lookup + getattr) and unlinks <paramref name="files"/> files from one thread. With a
-    /// Redis <paramref name="server"/>, also the scripts Redis ran per operation and the commands it executed per operation
-    /// (those inside scripts included, as INFO counts them).
+    /// Redis <paramref name="server"/>, also the requests the appliance sent per operation (its round trips), the scripts
+    /// Redis ran per operation and the commands it executed per operation (those inside scripts included, as INFO counts them).
     /// </summary>
     private static async Task MetadataAsync(string label, FileSystemOptions options, int files, IServer? server = null)
     {
         await using var fs = await FileSystem.OpenAsync(options);
+        var engine = (fs.Meta as InstrumentedMetaEngine)?.Inner as RedisMetaEngine;
         var names = Enumerable.Range(0, files).Select(i => $"f{i:D6}").ToArray();
-        var rows = new List<(string Op, double Seconds, double Commands, double Scripts)>();
+        var rows = new List<(string Op, double Seconds, double Requests, double Commands, double Scripts)>();
         async Task Measure(string op, Func<string, Task> body)
         {
             var (scripts, commands) = server is null ? (0, 0) : await CommandCountsAsync(server);
+            var requests = engine?.RequestsSent ?? 0;
             var sw = Stopwatch.StartNew();
             foreach (var name in names)
                 await body(name);
             var seconds = sw.Elapsed.TotalSeconds;
+            var requestsAfter = engine?.RequestsSent ?? 0;
             var (scriptsAfter, commandsAfter) = server is null ? (0, 0) : await CommandCountsAsync(server);
-            rows.Add((op, seconds, (double)(commandsAfter - commands) / files, (double)(scriptsAfter - scripts) / files));
+            rows.Add((op, seconds, (double)(requestsAfter - requests) / files, (double)(commandsAfter - commands) / files,
+                (double)(scriptsAfter - scripts) / files));
         }
         await Measure("create (+release)", async name =>
         {
@@ -228,11 +233,11 @@ public static class Program
         Console.WriteLine($"{label}: {files} files from one thread");
         Console.WriteLine(server is null
             ? $"{"",-28}{"ops/s",10}"
-            : $"{"",-28}{"ops/s",10}{"scripts/op",12}{"cmds/op",10}");
-        foreach (var (op, seconds, commands, scripts) in rows)
+            : $"{"",-28}{"ops/s",10}{"requests/op",13}{"scripts/op",12}{"cmds/op",10}");
+        foreach (var (op, seconds, requests, commands, scripts) in rows)
             Console.WriteLine(server is null
                 ? $"{op,-28}{files / seconds,10:F0}"
-                : $"{op,-28}{files / seconds,10:F0}{scripts,12:F2}{commands,10:F1}");
+                : $"{op,-28}{files / seconds,10:F0}{requests,13:F2}{scripts,12:F2}{commands,10:F1}");
     }
 
     /// <summary>

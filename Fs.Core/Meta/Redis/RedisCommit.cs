@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using StackExchange.Redis;
 
 namespace Fs.Core.Meta.Redis;
@@ -147,10 +148,8 @@ internal sealed class RedisCommit
         lock (_sync)
         {
             if (inodeChannel is { } channel)
-                foreach (var ino in Touched)
-                    Publish(channel, ino, origin);
-            foreach (var ino in LocksTouched)
-                Publish(lockChannel, ino, origin);
+                Publish(channel, Touched, origin);
+            Publish(lockChannel, LocksTouched, origin);
             keys = [.. _keys];
             args = new RedisValue[2 + _guards.Count + _ops.Count];
             args[0] = _guardCount;
@@ -181,13 +180,23 @@ internal sealed class RedisCommit
         return (long)result == 1;
     }
 
-    private void Publish(RedisChannel channel, ulong ino, string origin)
+    /// <summary>
+    /// One notice per commit and channel, "INO INO ... ORIGIN": every appliance, this one included, receives and parses each
+    /// notice, so a create (directory and new file) costs one message rather than two.
+    /// </summary>
+    private void Publish(RedisChannel channel, HashSet<ulong> inodes, string origin)
     {
+        if (inodes.Count == 0)
+            return;
+        var notice = new StringBuilder();
+        foreach (var ino in inodes)
+            notice.Append(ino.ToString(CultureInfo.InvariantCulture)).Append(' ');
+        notice.Append(origin);
         _ops.Add("PUBLISH");
         _ops.Add(0);
         _ops.Add(2);
         _ops.Add(channel.ToString());
-        _ops.Add(ino.ToString(CultureInfo.InvariantCulture) + " " + origin);
+        _ops.Add(notice.ToString());
         _opCount++;
     }
 

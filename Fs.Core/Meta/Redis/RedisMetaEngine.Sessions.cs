@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Threading.Channels;
 using Fs.Core.Chunks;
 using Fs.Core.Vfs;
 using Microsoft.Extensions.Logging;
@@ -10,6 +11,18 @@ namespace Fs.Core.Meta.Redis;
 // a set per session of the inodes it has open) and the deferred deletion of files unlinked while open.
 public sealed partial class RedisMetaEngine
 {
+    /// <summary>How long an owed close waits for others to share its commit: the longest another appliance's unlink of the file waits to delete it.</summary>
+    private static readonly TimeSpan OwedCloseDelay = TimeSpan.FromMilliseconds(100);
+
+    private const int OwedCloseBatch = 1000;
+
+    private readonly OwedCloses _owed = new();
+    private readonly Channel<bool> _owedSignal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    /// <summary>Cancelled when the engine is being disposed: closes are then sent at once.</summary>
+    private readonly CancellationTokenSource _closing = new();
+    private readonly Lock _owedFlusherSync = new();
+    private Task? _owedFlusher;
+
     private static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     public async ValueTask<long> RegisterSessionAsync(string host, int pid, string version, string doors, CancellationToken ct)
@@ -110,7 +123,11 @@ public sealed partial class RedisMetaEngine
         c.Op("DEL", SessionOpenKey(session));
         c.Op("DEL", SessionKey(session));
         c.Op("ZREM", SessionsKey, session);
-        c.OnCommit(h => h.ForgetSession(session));
+        c.OnCommit(h =>
+        {
+            h.ForgetSession(session);
+            _owed.Forget(session);
+        });
         return deleted;
     }
 
@@ -127,48 +144,174 @@ public sealed partial class RedisMetaEngine
             var err = PermissionRules.Check(caller, attr, access);
             if (err != Errno.OK)
                 return err;
-            c.Op("HINCRBY", OpenKey(ino), session, 1);
-            c.Op("SADD", SessionOpenKey(session), ino);
-            c.OnCommit(h => h.SetOpens(session, ino, h.Opens(session, ino) + 1));
+            RecordOpen(c, session, ino);
             return attr;
         }, ct).ConfigureAwait(false);
     }
 
-    public async ValueTask CloseAsync(long session, ulong ino, CancellationToken ct)
+    public async ValueTask<Result<InodeAttr>> CreateAsync(Caller caller, long session, ulong parent, string name, uint mode, CancellationToken ct)
     {
-        await MutateAsync<bool>(async (db, c) =>
+        var err = NameRules.CheckMknod(name, FileType.Regular, null);
+        if (err != Errno.OK)
+            return err;
+        return await MutateAsync(async (db, c) =>
         {
-            var key = OpenKey(ino);
-            // This session's own count is known from its own opens and closes; another appliance can only have removed it
-            // (closing this session as stale), which the guard catches.
-            RedisValue count = _hints.Opens(session, ino);
-            if (c.Speculative && (long)count > 0)
-                c.OnConflict(h => h.SetOpens(session, ino, 0));
-            else
-                count = await db.HashGetAsync(key, session).ConfigureAwait(false);
-            c.Guard("HGET", key, session, count);
-            if (count.IsNull)
-                return false;
-            if ((long)count > 1)
-            {
-                c.Op("HINCRBY", key, session, -1);
-                c.OnCommit(h => h.SetOpens(session, ino, (long)count - 1));
-                return false;
-            }
-            c.Op("HDEL", key, session);
-            c.Op("SREM", SessionOpenKey(session), ino);
-            c.OnCommit(h => h.SetOpens(session, ino, 0));
-            return await DeleteIfUnreferencedAsync(db, c, ino, leaving: 1).ConfigureAwait(false);
+            var created = await MknodAsync(db, c, caller, parent, name, FileType.Regular, mode, 0, null).ConfigureAwait(false);
+            if (created.Ok)
+                RecordOpen(c, session, created.Value.Ino);
+            return created;
         }, ct).ConfigureAwait(false);
     }
 
-    /// <summary>How many sessions have the inode open, guarded; a speculative attempt takes it to be none.</summary>
-    private async Task<long> OpenerCountAsync(IDatabaseAsync db, RedisCommit c, ulong ino)
+    private void RecordOpen(RedisCommit c, long session, ulong ino)
+    {
+        c.Op("HINCRBY", OpenKey(ino), session, 1);
+        c.Op("SADD", SessionOpenKey(session), ino);
+        c.OnCommit(h => h.SetOpens(session, ino, h.Opens(session, ino) + 1));
+    }
+
+    /// <summary>
+    /// Closing a file that keeps a name cannot delete it, so that close is owed (<see cref="OwedCloses"/>) and sent with
+    /// others a moment later; a close that may delete the file (it has no name left, as far as this appliance knows) goes at
+    /// once, and takes this session's owed closes of the file with it.
+    /// </summary>
+    public async ValueTask<bool> CloseAsync(long session, ulong ino, CancellationToken ct)
+    {
+        if (!_closing.IsCancellationRequested && _hints.TryInode(ino, out var bytes) && DecodeInode(ino, bytes).Nlink > 0
+            && _hints.Opens(session, ino) > _owed.Of(session, ino))
+        {
+            OweClose(session, ino);
+            return false;
+        }
+        var deleted = await MutateAsync<bool>(async (db, c) => await ApplyClosesAsync(db, c, session, ino, 1).ConfigureAwait(false), ct).ConfigureAwait(false);
+        return deleted.Value;
+    }
+
+    private void OweClose(long session, ulong ino)
+    {
+        _owed.Add(session, ino);
+        lock (_owedFlusherSync)
+            _owedFlusher ??= FlushOwedClosesLoopAsync();
+        _owedSignal.Writer.TryWrite(true);
+    }
+
+    /// <summary>
+    /// Sends owed closes <see cref="OwedCloseDelay"/> after the first one is owed, so that a burst of closes shares one
+    /// commit; when the engine is disposed, sends what is left at once.
+    /// </summary>
+    private async Task FlushOwedClosesLoopAsync()
+    {
+        await Task.Yield();
+        while (!_closing.IsCancellationRequested)
+        {
+            try
+            {
+                await _owedSignal.Reader.ReadAsync(_closing.Token).ConfigureAwait(false);
+                await Task.Delay(OwedCloseDelay, _closing.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            await FlushOwedClosesAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task FlushOwedClosesAsync()
+    {
+        while (_owed.Take(OwedCloseBatch) is { Count: > 0 } batch)
+        {
+            try
+            {
+                await MutateAsync<bool>(async (db, c) =>
+                {
+                    await Task.WhenAll(batch.Select(o => ApplyClosesAsync(db, c, o.Session, o.Ino, o.Closes))).ConfigureAwait(false);
+                    return true;
+                }, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // Not sent again: the commit may have gone through. The records then stay until the session ends, which
+                // keeps those files (should another appliance unlink them) until then: late, never early.
+                _logger.LogWarning(e, "Sending {Count} closes of files to {Redis} failed; they stay recorded as open until the session ends",
+                    batch.Count, Description);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes <paramref name="closes"/> (which the caller owns) off the session's open record of the inode; when that and the
+    /// session's owed closes leave nothing, removes the record and deletes the inode if it has no names. True when it went.
+    /// </summary>
+    private async Task<bool> ApplyClosesAsync(IDatabaseAsync db, RedisCommit c, long session, ulong ino, long closes)
     {
         var key = OpenKey(ino);
-        var count = c.Speculative ? 0 : await db.HashLengthAsync(key).ConfigureAwait(false);
+        var count = await OpenCountAsync(db, c, session, ino).ConfigureAwait(false);
+        if (count.IsNull)
+            return false;
+        var left = (long)count - closes;
+        if (left > _owed.Of(session, ino))
+        {
+            c.Op("HINCRBY", key, session, -closes);
+            c.OnCommit(h => h.SetOpens(session, ino, left));
+            return false;
+        }
+        ForgetOpens(c, session, ino);
+        return await DeleteIfUnreferencedAsync(db, c, ino, leaving: 1).ConfigureAwait(false);
+    }
+
+    /// <summary>The session's open count of the inode (nil when none), guarded.</summary>
+    private async Task<RedisValue> OpenCountAsync(IDatabaseAsync db, RedisCommit c, long session, ulong ino)
+    {
+        var key = OpenKey(ino);
+        // This session's own count is known from its own opens and closes; another appliance can only have removed it
+        // (closing this session as stale), which the guard catches.
+        RedisValue count = _hints.Opens(session, ino);
+        if (c.Speculative && (long)count > 0)
+            c.OnConflict(h => h.SetOpens(session, ino, 0));
+        else
+            count = await db.HashGetAsync(key, session).ConfigureAwait(false);
+        c.Guard("HGET", key, session, count);
+        return count;
+    }
+
+    /// <summary>Removes the session's open record of the inode, settling the closes it owes on it.</summary>
+    private void ForgetOpens(RedisCommit c, long session, ulong ino)
+    {
+        var owed = _owed.Of(session, ino);
+        c.Op("HDEL", OpenKey(ino), session);
+        c.Op("SREM", SessionOpenKey(session), ino);
+        c.OnCommit(h =>
+        {
+            h.SetOpens(session, ino, 0);
+            _owed.Settle(session, ino, owed);
+        });
+    }
+
+    /// <summary>How many sessions have the inode open, guarded; a speculative attempt takes it to be <paramref name="assumed"/>.</summary>
+    private async Task<long> OpenerCountAsync(IDatabaseAsync db, RedisCommit c, ulong ino, long assumed = 0)
+    {
+        var key = OpenKey(ino);
+        var count = c.Speculative ? assumed : await db.HashLengthAsync(key).ConfigureAwait(false);
         c.Guard("HLEN", key, RedisValue.Null, count.ToString(CultureInfo.InvariantCulture));
         return count;
+    }
+
+    /// <summary>
+    /// How many sessions have the inode open once this commit removes the records of this appliance's sessions whose every
+    /// open is an owed close: a file released here and then unlinked here goes at once.
+    /// </summary>
+    private async Task<long> OpenersLeftAsync(IDatabaseAsync db, RedisCommit c, ulong ino)
+    {
+        long settled = 0;
+        foreach (var (session, owed) in _owed.Of(ino))
+        {
+            var count = await OpenCountAsync(db, c, session, ino).ConfigureAwait(false);
+            if (count.IsNull || (long)count > owed)
+                continue;
+            ForgetOpens(c, session, ino);
+            settled++;
+        }
+        return await OpenerCountAsync(db, c, ino, assumed: settled).ConfigureAwait(false) - settled;
     }
 
     /// <summary>
@@ -209,7 +352,7 @@ public sealed partial class RedisMetaEngine
             StoreInode(c, attr);
             return new RemovedInode(attr, false);
         }
-        if (await OpenerCountAsync(db, c, attr.Ino).ConfigureAwait(false) > 0)
+        if (await OpenersLeftAsync(db, c, attr.Ino).ConfigureAwait(false) > 0)
         {
             StoreInode(c, attr);
             c.Op("HSET", DeletedKey, attr.Ino, now);

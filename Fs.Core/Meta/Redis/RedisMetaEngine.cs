@@ -58,6 +58,9 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
 
     public string Description => _url.Display;
 
+    /// <summary>Requests this appliance has sent to Redis so far, each a round trip unless pipelined with others; benchmarks count them.</summary>
+    public long RequestsSent => _connection?.OperationCount ?? 0;
+
     public event Action<ulong>? LocksChanged;
 
     public event Action<ulong>? InodesChanged;
@@ -134,26 +137,33 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
         }
     }
 
-    /// <summary>Raises a notice of another appliance's change; our own notices carry our origin and are skipped.</summary>
+    /// <summary>
+    /// Raises a notice of another appliance's change for each inode it names ("INO INO ... ORIGIN"); our own notices carry
+    /// our origin and are skipped.
+    /// </summary>
     private void Deliver(RedisValue message, Action<ulong>? handler, Action<ulong>? forget = null)
     {
         if (handler is null && forget is null)
             return;
-        var text = (string?)message;
-        var space = text?.IndexOf(' ') ?? -1;
-        if (space <= 0 || text!.AsSpan(space + 1).SequenceEqual(_origin)
-            || !ulong.TryParse(text.AsSpan(0, space), NumberStyles.None, CultureInfo.InvariantCulture, out var ino))
+        var text = ((string?)message).AsSpan();
+        var space = text.LastIndexOf(' ');
+        if (space <= 0 || text[(space + 1)..].SequenceEqual(_origin))
             return;
-        forget?.Invoke(ino);
-        if (handler is null)
-            return;
-        try
+        foreach (var range in text[..space].Split(' '))
         {
-            handler(ino);
-        }
-        catch (Exception e)
-        {
-            _logger.LogWarning(e, "A change listener failed on inode {Ino}", ino);
+            if (!ulong.TryParse(text[range], NumberStyles.None, CultureInfo.InvariantCulture, out var ino))
+                continue;
+            forget?.Invoke(ino);
+            if (handler is null)
+                continue;
+            try
+            {
+                handler(ino);
+            }
+            catch (Exception e)
+            {
+                _logger.LogWarning(e, "A change listener failed on inode {Ino}", ino);
+            }
         }
     }
 
@@ -378,6 +388,13 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
 
     public async ValueTask DisposeAsync()
     {
+        if (!_closing.IsCancellationRequested)
+            await _closing.CancelAsync().ConfigureAwait(false);
+        Task? flusher;
+        lock (_owedFlusherSync)
+            flusher = _owedFlusher;
+        if (flusher is not null)
+            await flusher.ConfigureAwait(false);
         await _connectLock.WaitAsync().ConfigureAwait(false);
         try
         {

@@ -122,15 +122,32 @@ public sealed partial class SqliteMetaEngine
             var err = PermissionRules.Check(caller, attr, access);
             if (err != Errno.OK)
                 return Fail<InodeAttr>(err);
-            c.Execute("INSERT INTO open_files (session, ino, count) VALUES (?1, ?2, 1) ON CONFLICT (session, ino) DO UPDATE SET count = count + 1",
-                session, (long)ino);
+            RecordOpen(c, session, ino);
             return attr;
         }, ct).ConfigureAwait(false);
     }
 
-    public async ValueTask CloseAsync(long session, ulong ino, CancellationToken ct)
+    public async ValueTask<Result<InodeAttr>> CreateAsync(Caller caller, long session, ulong parent, string name, uint mode, CancellationToken ct)
     {
-        await WriteAsync(c =>
+        var err = NameRules.CheckMknod(name, FileType.Regular, null);
+        if (err != Errno.OK)
+            return err;
+        return await WriteAsync(c =>
+        {
+            var created = Mknod(c, caller, parent, name, FileType.Regular, mode, 0, null);
+            if (created.Ok)
+                RecordOpen(c, session, created.Value.Ino);
+            return created;
+        }, ct, inodes: 1, cookies: 1).ConfigureAwait(false);
+    }
+
+    private static void RecordOpen(SqliteMetaConnection c, long session, ulong ino) =>
+        c.Execute("INSERT INTO open_files (session, ino, count) VALUES (?1, ?2, 1) ON CONFLICT (session, ino) DO UPDATE SET count = count + 1",
+            session, (long)ino);
+
+    public async ValueTask<bool> CloseAsync(long session, ulong ino, CancellationToken ct)
+    {
+        var deleted = await WriteAsync(c =>
         {
             var left = c.Long("UPDATE open_files SET count = count - 1 WHERE session = ?1 AND ino = ?2 RETURNING count", session, (long)ino);
             if (left is null)
@@ -139,6 +156,7 @@ public sealed partial class SqliteMetaEngine
                 c.Execute("DELETE FROM open_files WHERE session = ?1 AND ino = ?2", session, (long)ino);
             return DeleteIfUnreferenced(c, ino);
         }, ct).ConfigureAwait(false);
+        return deleted.Ok && deleted.Value;
     }
 
     private static bool IsOpen(SqliteMetaConnection c, ulong ino) =>

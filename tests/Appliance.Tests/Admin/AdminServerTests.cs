@@ -65,7 +65,8 @@ public sealed class AdminServerTests : IAsyncLifetime
         Assert.Equal(1, after.Value("appliance_fs_operation_duration_seconds_count", ("door", "nfs"), ("op", "mkdir")));
         Assert.Equal(1, after.Value("appliance_fs_operation_duration_seconds_count", ("door", "nfs"), ("op", "create")));
         Assert.Equal(14, after.Value("appliance_fs_written_bytes_total", ("door", "nfs")));
-        Assert.True(after.Value("appliance_meta_request_duration_seconds_count", ("op", "mknod")) >= 2);
+        Assert.True(after.Value("appliance_meta_request_duration_seconds_count", ("op", "mknod")) >= 1);
+        Assert.True(after.Value("appliance_meta_request_duration_seconds_count", ("op", "create")) >= 1);
         Assert.Equal(1, after.Value("appliance_sessions"));
         Assert.Equal(1, after.Value("appliance_build_info", ("version", after["appliance_build_info"].Samples[0].Labels["version"])));
         Assert.Equal("histogram", after["appliance_object_store_request_duration_seconds"].Type);

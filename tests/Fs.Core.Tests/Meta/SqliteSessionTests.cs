@@ -32,6 +32,21 @@ public class SqliteSessionTests : SqliteEngineTest
     }
 
     [Fact]
+    public async Task Create_opens_the_new_file_for_its_creator_whatever_its_mode()
+    {
+        var session = await Engine.RegisterSessionAsync("host", 1, "v", "nfs", None);
+        var f = (await Engine.CreateAsync(Alice, session, RootIno, "f", 0, None)).Value;
+        Assert.Equal(Errno.EEXIST, (await Engine.CreateAsync(Alice, session, RootIno, "f", 0x1A4, None)).Error);
+        Assert.Equal(Errno.ENOTDIR, (await Engine.CreateAsync(Alice, session, f.Ino, "g", 0x1A4, None)).Error);
+        var dir = await Mkdir(RootIno, "d");
+        Assert.Equal(Errno.EACCES, (await Engine.CreateAsync(Bob, session, dir.Ino, "g", 0x1A4, None)).Error);
+        Assert.False((await Engine.UnlinkAsync(Alice, RootIno, "f", None)).Value.Deleted); // open since its creation
+        await Engine.CloseAsync(session, f.Ino, None);
+        Assert.Equal(Errno.ENOENT, (await Engine.GetAttrAsync(f.Ino, None)).Error);
+        Assert.Equal(new UsageCounters(0, 2), await Engine.GetUsageAsync(None));
+    }
+
+    [Fact]
     public async Task Open_checks_permission_by_access_mode()
     {
         var session = await Engine.RegisterSessionAsync("host", 1, "v", "nfs", None);

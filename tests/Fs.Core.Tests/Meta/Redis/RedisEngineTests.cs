@@ -144,6 +144,95 @@ public sealed class RedisEngineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Create_records_the_open_and_a_file_released_and_unlinked_here_goes_at_once()
+    {
+        var a = await FormattedAsync();
+        var session = await a.RegisterSessionAsync("host-a", 11, "1.0", "nfs", None);
+        var f = (await a.CreateAsync(Alice, session, FsLimits.RootIno, "f", 0, None)).Value;
+        Assert.Equal(Errno.EEXIST, (await a.CreateAsync(Alice, session, FsLimits.RootIno, "f", 0x1A4, None)).Error);
+        Assert.False((await a.UnlinkAsync(Alice, FsLimits.RootIno, "f", None)).Value.Deleted); // open since its creation
+        await a.CloseAsync(session, f.Ino, None);
+        Assert.Equal(Errno.ENOENT, (await a.GetAttrAsync(f.Ino, None)).Error);
+
+        // Released here, the close is owed; an unlink here settles it in its own commit.
+        var g = (await a.CreateAsync(Alice, session, FsLimits.RootIno, "g", 0x1A4, None)).Value;
+        var slice = new Slice(await a.NewSliceIdAsync(None), 100, 0, 100, 0);
+        Assert.True((await a.WriteChunkAsync(g.Ino, 0, slice, UnixTime.NowNanos(), false, None)).Ok);
+        await a.CloseAsync(session, g.Ino, None);
+        Assert.True((await a.UnlinkAsync(Alice, FsLimits.RootIno, "g", None)).Value.Deleted);
+        Assert.Equal([slice.Id], (await a.PendingSliceDeletionsAsync(10, None)).Select(p => p.Id));
+
+        // The same through a rename over the released file.
+        var h = (await a.CreateAsync(Alice, session, FsLimits.RootIno, "h", 0x1A4, None)).Value;
+        await a.CloseAsync(session, h.Ino, None);
+        Assert.True((await a.MknodAsync(Alice, FsLimits.RootIno, "i", FileType.Regular, 0x1A4, 0, null, None)).Ok);
+        Assert.True((await a.RenameAsync(Alice, FsLimits.RootIno, "i", FsLimits.RootIno, "h", RenameFlags.None, None)).Value!.Deleted);
+        Assert.Empty(await a.CheckAsync(false, None));
+        Assert.Equal(new UsageCounters(0, 2), await a.GetUsageAsync(None));
+    }
+
+    [Fact]
+    public async Task A_close_here_reaches_another_appliance_soon_after_and_never_before_the_last_close()
+    {
+        var a = await FormattedAsync();
+        var b = Appliance();
+        var sessionA = await a.RegisterSessionAsync("host-a", 11, "1.0", "nfs", None);
+        await b.RegisterSessionAsync("host-b", 22, "1.0", "nfs", None);
+
+        var f = (await a.CreateAsync(Alice, sessionA, FsLimits.RootIno, "f", 0x1A4, None)).Value;
+        Assert.True((await a.OpenAsync(Alice, sessionA, f.Ino, OpenFlags.ReadOnly, None)).Ok);
+        await a.CloseAsync(sessionA, f.Ino, None);
+        Assert.False((await b.UnlinkAsync(Alice, FsLimits.RootIno, "f", None)).Value.Deleted);
+        await Task.Delay(500); // well past the owed close's commit
+        Assert.True((await b.GetAttrAsync(f.Ino, None)).Ok, "deleted while still open on the other appliance");
+        await a.CloseAsync(sessionA, f.Ino, None);
+        Assert.True(await GoneWithinAsync(b, f.Ino, TimeSpan.FromSeconds(2)), "not deleted after the last close");
+
+        var g = (await a.CreateAsync(Alice, sessionA, FsLimits.RootIno, "g", 0x1A4, None)).Value;
+        await a.CloseAsync(sessionA, g.Ino, None);
+        var clock = Stopwatch.StartNew();
+        await b.UnlinkAsync(Alice, FsLimits.RootIno, "g", None);
+        Assert.True(await GoneWithinAsync(b, g.Ino, TimeSpan.FromSeconds(2)), "a file closed on one appliance and unlinked on another stayed");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"deleted only after {clock.Elapsed.TotalMilliseconds:F0} ms");
+
+        // Disposing the engine sends what it owes: nothing is left recorded as open.
+        var h = (await a.CreateAsync(Alice, sessionA, FsLimits.RootIno, "h", 0x1A4, None)).Value;
+        await a.CloseAsync(sessionA, h.Ino, None);
+        await a.DisposeAsync();
+        Assert.True((await b.UnlinkAsync(Alice, FsLimits.RootIno, "h", None)).Value.Deleted);
+        Assert.Empty(await b.CheckAsync(false, None));
+    }
+
+    [Fact]
+    public async Task Closes_owed_by_two_sessions_of_one_appliance_delete_a_file_unlinked_on_another()
+    {
+        var a = await FormattedAsync();
+        var b = Appliance();
+        var one = await a.RegisterSessionAsync("host-a", 11, "1.0", "nfs", None);
+        var two = await a.RegisterSessionAsync("host-a", 11, "1.0", "fuse", None);
+        await b.RegisterSessionAsync("host-b", 22, "1.0", "nfs", None);
+        var f = (await a.CreateAsync(Alice, one, FsLimits.RootIno, "f", 0x1A4, None)).Value;
+        Assert.True((await a.OpenAsync(Alice, two, f.Ino, OpenFlags.ReadOnly, None)).Ok);
+        await a.CloseAsync(one, f.Ino, None);
+        await a.CloseAsync(two, f.Ino, None);
+        await b.UnlinkAsync(Alice, FsLimits.RootIno, "f", None);
+        Assert.True(await GoneWithinAsync(b, f.Ino, TimeSpan.FromSeconds(2)), "a file closed by both sessions stayed");
+        Assert.Empty(await b.CheckAsync(false, None));
+    }
+
+    private static async Task<bool> GoneWithinAsync(RedisMetaEngine engine, ulong ino, TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        while ((await engine.GetAttrAsync(ino, None)).Ok)
+        {
+            if (clock.Elapsed > limit)
+                return false;
+            await Task.Delay(10);
+        }
+        return true;
+    }
+
+    [Fact]
     public async Task Changes_are_announced_to_other_appliances_but_not_back_to_their_maker()
     {
         var a = await FormattedAsync();
