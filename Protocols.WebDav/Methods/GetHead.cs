@@ -8,8 +8,8 @@ namespace Protocols.WebDav.Methods;
 /// <summary>GET and HEAD: file content with conditional requests and byte ranges (one or many), or an HTML listing of a collection.</summary>
 public static class GetHead
 {
-    /// <summary>Bytes read from the volume into the response at a time.</summary>
-    internal const int ReadBytes = 1 << 20;
+    private const int MinPieceBytes = 1 << 20;
+    private const int MaxPieceBytes = 4 << 20;
     private const int MaxRanges = 64;
 
     public static async Task HandleAsync(DavRequest r, bool head)
@@ -166,6 +166,12 @@ public static class GetHead
     }
 
     /// <summary>
+    /// Bytes read from the volume into a response at a time: a block of the volume, within bounds, so that a read costs
+    /// one metadata look-up per block rather than several and a piece never holds tens of MiB of one connection's memory.
+    /// </summary>
+    internal static int PieceBytes(FileSystem fs) => Math.Clamp(fs.Format.BlockSize, MinPieceBytes, MaxPieceBytes);
+
+    /// <summary>
     /// Sends [offset, offset + length) of the file. Each piece is read from the volume straight into memory of the response
     /// pipe, so the bytes are copied once on their way from the block cache to the socket; the core's read-ahead keeps the
     /// next blocks loading while a piece goes out.
@@ -173,9 +179,10 @@ public static class GetHead
     private static async Task CopyAsync(DavRequest r, FileHandle handle, long offset, long length)
     {
         var writer = r.Response.BodyWriter;
+        var piece = PieceBytes(r.Fs);
         while (length > 0)
         {
-            var memory = writer.GetMemory((int)Math.Min(ReadBytes, length));
+            var memory = writer.GetMemory((int)Math.Min(piece, length));
             var n = await ReadAsync(r, handle, offset, memory[..(int)Math.Min(memory.Length, length)]).ConfigureAwait(false);
             writer.Advance(n);
             offset += n;
