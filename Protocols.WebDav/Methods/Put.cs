@@ -188,8 +188,8 @@ public static class Put
     private static async Task<(Errno Error, long Length)> CopyBodyAsync(DavRequest r, FileHandle handle, long expected)
     {
         var reader = r.Request.BodyReader;
-        // A small upload of known length needs no more than its length: renting the full gathering size for each of many
-        // small PUTs in parallel would take large arrays the pool does not keep enough of.
+        // A small upload of known length is gathered in a buffer of its own size: many small PUTs in parallel then hold
+        // kilobytes of pooled memory, not a MiB each.
         var buffer = ArrayPool<byte>.Shared.Rent(expected is > 0 and < WriteBytes ? (int)expected : WriteBytes);
         var filled = 0;
         long offset = 0;
