@@ -10,8 +10,8 @@ public sealed class Resolved
 {
     public required DavPath Path { get; init; }
 
-    /// <summary>Attributes along the path from the root; the last one is the target when it exists.</summary>
-    public required IReadOnlyList<InodeAttr> Chain { get; init; }
+    /// <summary>Inode numbers along the path from the root; the last one is the target when it exists.</summary>
+    public required IReadOnlyList<ulong> Inodes { get; init; }
 
     public InodeAttr? Target { get; init; }
 
@@ -26,15 +26,15 @@ public sealed class Resolved
     public bool IsCollection => Target?.Type == FileType.Directory;
 
     /// <summary>The ancestors of the target (or of the missing name), root first.</summary>
-    public IEnumerable<(DavPath Path, InodeAttr Attr)> Ancestors
+    public IEnumerable<(DavPath Path, ulong Ino)> Ancestors
     {
         get
         {
-            var count = Exists ? Chain.Count - 1 : Chain.Count;
+            var count = Exists ? Inodes.Count - 1 : Inodes.Count;
             var path = DavPath.Root;
             for (var i = 0; i < count; i++)
             {
-                yield return (path, Chain[i]);
+                yield return (path, Inodes[i]);
                 if (i < Path.Names.Count)
                     path = path.Child(Path.Names[i]);
             }
@@ -108,30 +108,40 @@ public sealed class DavRequest
         return _locks.TryGetValue(ino, out var found) ? found : [];
     }
 
+    /// <remarks>
+    /// The root's own attributes are read only when the path names the root or one of its members: deeper down, the walk
+    /// needs nothing of the root but its inode number, and a lookup in it checks search permission anyway.
+    /// </remarks>
     private async ValueTask<Resolved> WalkAsync(DavPath path)
     {
-        var root = await Fs.GetAttrAsync(FsLimits.RootIno, Ct).ConfigureAwait(false);
-        if (!root.Ok)
-            return new Resolved { Path = path, Chain = [], Error = root.Error };
-        var chain = new List<InodeAttr>(path.Names.Count + 1) { root.Value };
-        var current = root.Value;
+        var inodes = new List<ulong>(path.Names.Count + 1) { FsLimits.RootIno };
+        InodeAttr? current = null;
+        InodeAttr? parent = null;
+        if (path.Names.Count < 2)
+        {
+            var root = await Fs.GetAttrAsync(FsLimits.RootIno, Ct).ConfigureAwait(false);
+            if (!root.Ok)
+                return new Resolved { Path = path, Inodes = [], Error = root.Error };
+            current = root.Value;
+        }
         for (var i = 0; i < path.Names.Count; i++)
         {
             var last = i == path.Names.Count - 1;
-            if (current.Type != FileType.Directory)
-                return new Resolved { Path = path, Chain = chain, Error = Errno.ENOTDIR };
-            var next = await Fs.LookupAsync(Caller, current.Ino, path.Names[i], Ct).ConfigureAwait(false);
+            if (current is { Type: not FileType.Directory })
+                return new Resolved { Path = path, Inodes = inodes, Error = Errno.ENOTDIR };
+            var next = await Fs.LookupAsync(Caller, inodes[^1], path.Names[i], Ct).ConfigureAwait(false);
             if (!next.Ok)
-                return new Resolved { Path = path, Chain = chain, Error = next.Error, Parent = last ? current : null };
-            chain.Add(next.Value);
+                return new Resolved { Path = path, Inodes = inodes, Error = next.Error, Parent = last ? current : null };
+            inodes.Add(next.Value.Ino);
+            parent = current;
             current = next.Value;
         }
         return new Resolved
         {
             Path = path,
-            Chain = chain,
+            Inodes = inodes,
             Target = current,
-            Parent = chain.Count >= 2 ? chain[^2] : null,
+            Parent = parent,
             Error = Errno.OK,
         };
     }
@@ -225,10 +235,10 @@ public sealed class DavRequest
     public async ValueTask<List<CoveringLock>> CoveringLocksAsync(Resolved resolved)
     {
         var result = new List<CoveringLock>();
-        foreach (var (path, attr) in resolved.Ancestors)
-            foreach (var held in await LocksOfAsync(attr.Ino).ConfigureAwait(false))
+        foreach (var (path, ino) in resolved.Ancestors)
+            foreach (var held in await LocksOfAsync(ino).ConfigureAwait(false))
                 if (held.Kind == LockKind.WebDav && held.Depth == -1)
-                    result.Add(new CoveringLock(held, attr.Ino, path, true));
+                    result.Add(new CoveringLock(held, ino, path, true));
         if (resolved.Target is { } target)
             foreach (var held in await LocksOfAsync(target.Ino).ConfigureAwait(false))
                 if (held.Kind == LockKind.WebDav)
@@ -291,11 +301,12 @@ public sealed class DavRequest
         var locks = await CoveringLocksAsync(resolved).ConfigureAwait(false);
         if (membership && !resolved.Path.IsRoot)
         {
-            var parent = await ResolveAsync(resolved.Path.Parent).ConfigureAwait(false);
-            if (parent.Target is { } p)
-                foreach (var held in await LocksOfAsync(p.Ino).ConfigureAwait(false))
+            // The walk to the resource went through its parent; walk again only when it stopped short of it.
+            var parent = resolved.Parent ?? (await ResolveAsync(resolved.Path.Parent).ConfigureAwait(false)).Target;
+            if (parent is not null)
+                foreach (var held in await LocksOfAsync(parent.Ino).ConfigureAwait(false))
                     if (held.Kind == LockKind.WebDav && held.Depth == 0)
-                        locks.Add(new CoveringLock(held, p.Ino, parent.Path, true));
+                        locks.Add(new CoveringLock(held, parent.Ino, resolved.Path.Parent, true));
         }
         var blocking = Unsatisfied(locks, SubmittedTokens);
         if (blocking.Count == 0)

@@ -63,6 +63,9 @@ public sealed class WebDavServer : IAsyncDisposable
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = null;
+            // Room for two pieces of a GET: the next one is read from the volume while the last one is still being sent,
+            // instead of every flush waiting for the socket to take the whole piece (the default is 64 KiB).
+            k.Limits.MaxResponseBufferSize = 2 * GetHead.PieceBytes(_fs);
             k.Listen(address, _options.Port, listen =>
             {
                 if (certificate is not null)

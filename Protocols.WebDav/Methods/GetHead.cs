@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Fs.Core.Vfs;
@@ -9,7 +8,8 @@ namespace Protocols.WebDav.Methods;
 /// <summary>GET and HEAD: file content with conditional requests and byte ranges (one or many), or an HTML listing of a collection.</summary>
 public static class GetHead
 {
-    private const int ReadBytes = 1 << 20;
+    private const int MinPieceBytes = 1 << 20;
+    private const int MaxPieceBytes = 4 << 20;
     private const int MaxRanges = 64;
 
     public static async Task HandleAsync(DavRequest r, bool head)
@@ -165,42 +165,37 @@ public static class GetHead
         return ranges;
     }
 
-    /// <summary>Sends [offset, offset + length) of the file, reading the next piece from the volume while the last one goes out.</summary>
+    /// <summary>
+    /// Bytes read from the volume into a response at a time: a block of the volume, within bounds, so that a read costs
+    /// one metadata look-up per block rather than several and a piece never holds tens of MiB of one connection's memory.
+    /// </summary>
+    internal static int PieceBytes(FileSystem fs) => Math.Clamp(fs.Format.BlockSize, MinPieceBytes, MaxPieceBytes);
+
+    /// <summary>
+    /// Sends [offset, offset + length) of the file. Each piece is read from the volume straight into memory of the response
+    /// pipe, so the bytes are copied once on their way from the block cache to the socket; the core's read-ahead keeps the
+    /// next blocks loading while a piece goes out.
+    /// </summary>
     private static async Task CopyAsync(DavRequest r, FileHandle handle, long offset, long length)
     {
-        var size = (int)Math.Min(ReadBytes, Math.Max(length, 1));
-        var current = ArrayPool<byte>.Shared.Rent(size);
-        var next = ArrayPool<byte>.Shared.Rent(size);
-        Task<int>? pending = null;
-        try
+        var writer = r.Response.BodyWriter;
+        var piece = PieceBytes(r.Fs);
+        while (length > 0)
         {
-            pending = length > 0 ? ReadAsync(r, handle, offset, current, (int)Math.Min(size, length)) : null;
-            while (pending is not null)
-            {
-                var n = await pending.ConfigureAwait(false);
-                offset += n;
-                length -= n;
-                pending = length > 0 ? ReadAsync(r, handle, offset, next, (int)Math.Min(size, length)) : null;
-                await r.Response.Body.WriteAsync(current.AsMemory(0, n), r.Ct).ConfigureAwait(false);
-                (current, next) = (next, current);
-            }
-        }
-        catch when (pending is { IsCompleted: false })
-        {
-            // The buffer a read still fills must not go back to the pool before the read ends.
-            await pending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
-            throw;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(current);
-            ArrayPool<byte>.Shared.Return(next);
+            var memory = writer.GetMemory((int)Math.Min(piece, length));
+            var n = await ReadAsync(r, handle, offset, memory[..(int)Math.Min(memory.Length, length)]).ConfigureAwait(false);
+            writer.Advance(n);
+            offset += n;
+            length -= n;
+            var flushed = await writer.FlushAsync(r.Ct).ConfigureAwait(false);
+            if (flushed.IsCanceled || flushed.IsCompleted)
+                throw new OperationCanceledException("the client stopped reading the response", r.Ct);
         }
     }
 
-    private static async Task<int> ReadAsync(DavRequest r, FileHandle handle, long offset, byte[] buffer, int count)
+    private static async Task<int> ReadAsync(DavRequest r, FileHandle handle, long offset, Memory<byte> buffer)
     {
-        var read = await r.Fs.ReadAsync(handle, offset, buffer.AsMemory(0, count), r.Ct).ConfigureAwait(false);
+        var read = await r.Fs.ReadAsync(handle, offset, buffer, r.Ct).ConfigureAwait(false);
         if (!read.Ok)
             throw new IOException($"reading inode {handle.Ino} at {offset} failed: {read.Error}");
         if (read.Value == 0)

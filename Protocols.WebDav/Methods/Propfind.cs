@@ -126,7 +126,7 @@ public static class Propfind
         if (root.Element(DavXml.PropName) is not null)
             return new Query(Kind.PropName, []);
         if (root.Element(DavXml.AllProp) is not null)
-            return new Query(Kind.AllProp, [.. root.Element(DavXml.Include)?.Elements().Select(e => e.Name) ?? []]);
+            return new Query(Kind.AllProp, [.. root.Element(DavXml.Include)?.Elements().Select(e => e.Name).Distinct() ?? []]);
         if (root.Element(DavXml.Prop) is { } prop)
             return new Query(Kind.Prop, [.. prop.Elements().Select(e => e.Name).Distinct()]);
         return null;
@@ -160,9 +160,10 @@ public static class Propfind
             {
                 w.WriteStartElement("propstat", DavXml.DavNamespace);
                 w.WriteStartElement("prop", DavXml.DavNamespace);
-                var written = new HashSet<XName>();
-                foreach (var name in DavProperties.AllPropLive.Concat(query.Names))
-                    if (written.Add(name))
+                foreach (var name in DavProperties.AllPropLive)
+                    DavProperties.TryWriteLive(w, name, context);
+                foreach (var name in query.Names)
+                    if (!DavProperties.AllPropLive.Contains(name))
                         DavProperties.TryWriteLive(w, name, context);
                 foreach (var name in await DeadNamesAsync(r, attr).ConfigureAwait(false))
                 {

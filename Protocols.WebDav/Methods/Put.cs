@@ -188,7 +188,9 @@ public static class Put
     private static async Task<(Errno Error, long Length)> CopyBodyAsync(DavRequest r, FileHandle handle, long expected)
     {
         var reader = r.Request.BodyReader;
-        var buffer = ArrayPool<byte>.Shared.Rent(WriteBytes);
+        // A small upload of known length is gathered in a buffer of its own size: many small PUTs in parallel then hold
+        // kilobytes of pooled memory, not a MiB each.
+        var buffer = ArrayPool<byte>.Shared.Rent(expected is > 0 and < WriteBytes ? (int)expected : WriteBytes);
         var filled = 0;
         long offset = 0;
         try

@@ -169,6 +169,36 @@ public sealed class LocksAndDataTests
     }
 
     [Fact]
+    public async Task Files_of_several_blocks_come_back_byte_for_byte_whole_and_in_ranges_across_blocks()
+    {
+        await using var dav = await DavServer.StartAsync();
+        var block = dav.Fs.Format.BlockSize;
+        var content = new byte[2 * block + 12_345];
+        new Random(7).NextBytes(content);
+        Assert.Equal(HttpStatusCode.Created, (await dav.PutAsync("/big.bin", content)).StatusCode);
+
+        var whole = await dav.Client.GetAsync("/big.bin");
+        Assert.Equal(content.Length, whole.Content.Headers.ContentLength);
+        Assert.Equal(content, await whole.Content.ReadAsByteArrayAsync());
+
+        var across = new HttpRequestMessage(HttpMethod.Get, "/big.bin");
+        across.Headers.Range = new RangeHeaderValue(block - 100, 2 * block + 99);
+        var one = await dav.Client.SendAsync(across);
+        Assert.Equal(HttpStatusCode.PartialContent, one.StatusCode);
+        Assert.Equal(content.AsSpan(block - 100, block + 200).ToArray(), await one.Content.ReadAsByteArrayAsync());
+
+        var multi = new HttpRequestMessage(HttpMethod.Get, "/big.bin");
+        multi.Headers.TryAddWithoutValidation("Range", $"bytes=10-{block + 9},-{block + 1}");
+        var many = await dav.Client.SendAsync(multi);
+        var body = await many.Content.ReadAsByteArrayAsync();
+        Assert.Equal(many.Content.Headers.ContentLength, body.Length);
+        var first = content.AsSpan(10, block).ToArray();
+        var last = content.AsSpan(content.Length - block - 1).ToArray();
+        Assert.True(body.AsSpan().IndexOf(first) > 0, "the first range is not in the multipart body");
+        Assert.True(body.AsSpan().IndexOf(last) > body.AsSpan().IndexOf(first), "the second range does not follow the first");
+    }
+
+    [Fact]
     public async Task Delete_of_a_tree_with_a_locked_member_reports_it_in_a_multistatus()
     {
         await using var dav = await DavServer.StartAsync();
