@@ -59,7 +59,7 @@ internal static class StatusCommand
                 Markup.Escape(s.Host),
                 s.Pid.ToString(CultureInfo.InvariantCulture),
                 Markup.Escape(s.Version),
-                Markup.Escape(s.Doors),
+                s.Doors.Length == 0 ? "none" : Markup.Escape(s.Doors),
                 s.StartedUtc.ToString("u", CultureInfo.InvariantCulture),
                 string.Create(CultureInfo.InvariantCulture, $"{(now - s.HeartbeatUtc).TotalSeconds:0}s ago"));
         }

@@ -216,6 +216,9 @@ public sealed partial class FileSystem : IAsyncDisposable
         }
     }
 
+    /// <summary>Records in this process's session the doors serving the volume, so `appliance status` anywhere lists them.</summary>
+    public ValueTask SetSessionDoorsAsync(string doors, CancellationToken ct = default) => _meta.SetSessionDoorsAsync(Session, doors, ct);
+
     /// <summary>Reads a block straight from the object store (bypassing the cache) and checks it decodes; false when missing or corrupt.</summary>
     public async ValueTask<bool> VerifyBlockAsync(BlockKey key, CancellationToken ct = default)
     {
