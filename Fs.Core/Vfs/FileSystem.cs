@@ -290,13 +290,18 @@ public sealed partial class FileSystem : IAsyncDisposable
     private async Task SessionLoopAsync()
     {
         var ct = _stop.Token;
+        // Stale sessions are looked for once a beat, so one is judged stale a beat early: a session that stopped right after
+        // its last beat is then cleaned no later than SessionTimeout after it stopped, not a beat past it.
+        var staleAfter = _options.SessionTimeout > 2 * _options.HeartbeatInterval
+            ? _options.SessionTimeout - _options.HeartbeatInterval
+            : _options.SessionTimeout;
         while (!ct.IsCancellationRequested)
         {
             try
             {
                 await Task.Delay(_options.HeartbeatInterval, ct).ConfigureAwait(false);
                 await _meta.HeartbeatAsync(Session, ct).ConfigureAwait(false);
-                var cleaned = await _meta.CleanStaleSessionsAsync(_options.SessionTimeout, ct).ConfigureAwait(false);
+                var cleaned = await _meta.CleanStaleSessionsAsync(staleAfter, ct).ConfigureAwait(false);
                 foreach (var id in cleaned)
                     _logger.LogWarning("session {Session} stopped beating; its locks and open files were released", id);
                 if (cleaned.Count > 0)
