@@ -4,8 +4,8 @@ using System.Threading.Channels;
 
 namespace Appliance.Tests.EndToEnd;
 
-/// <summary>A built program of this solution run with <c>dotnet exec</c>, its output lines collected as they come.</summary>
-internal sealed partial class ChildProcess : IAsyncDisposable
+/// <summary>A built program of this solution run with <c>dotnet exec</c> (or another program), its output lines collected as they come.</summary>
+public sealed partial class ChildProcess : IAsyncDisposable
 {
     private const int SIGTERM = 15;
 
@@ -20,6 +20,8 @@ internal sealed partial class ChildProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Everything printed so far on both streams, for assertion messages.</summary>
     public string Transcript
     {
@@ -31,9 +33,13 @@ internal sealed partial class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>Starts <paramref name="assembly"/> (a dll next to the test assembly) with a clean APPLIANCE_* environment.</summary>
-    public static ChildProcess Start(string assembly, string workingDirectory, params string[] args)
+    public static ChildProcess Start(string assembly, string workingDirectory, params string[] args) =>
+        StartProgram(DotnetHost(), workingDirectory, ["exec", Path.Combine(AppContext.BaseDirectory, assembly), .. args]);
+
+    /// <summary>Starts <paramref name="program"/> (found on PATH) with a clean APPLIANCE_* environment.</summary>
+    public static ChildProcess StartProgram(string program, string workingDirectory, params string[] args)
     {
-        var info = new ProcessStartInfo(DotnetHost())
+        var info = new ProcessStartInfo(program)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -41,8 +47,6 @@ internal sealed partial class ChildProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add("exec");
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assembly));
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
         foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("APPLIANCE_", StringComparison.OrdinalIgnoreCase)).ToList())
@@ -78,6 +82,13 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         }
         Assert.Fail($"process exited (code {ExitCode}) without a matching line; output:\n{Transcript}");
         return "";
+    }
+
+    /// <summary>Writes one line to the process's standard input.</summary>
+    public async Task SendLineAsync(string line)
+    {
+        await _process.StandardInput.WriteLineAsync(line);
+        await _process.StandardInput.FlushAsync();
     }
 
     /// <summary>Asks for a clean shutdown, as systemd and Ctrl+C do (Process.Kill sends SIGKILL, which is the other test).</summary>
