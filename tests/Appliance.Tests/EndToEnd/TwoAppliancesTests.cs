@@ -211,6 +211,14 @@ public sealed class TwoAppliancesTests(TwoAppliances appliances, ITestOutputHelp
     /// <summary>LOCK (exclusive write, depth 0, a long timeout so only an UNLOCK or a crash ends it); returns the Lock-Token when granted.</summary>
     internal static async Task<string> LockAsync(ServingAppliance appliance, string path, HttpStatusCode expected)
     {
+        var (status, token) = await TryLockAsync(appliance, path);
+        Assert.Equal(expected, status);
+        return token;
+    }
+
+    /// <summary>The LOCK of <see cref="LockAsync"/>: its status, and the Lock-Token when granted.</summary>
+    internal static async Task<(HttpStatusCode Status, string Token)> TryLockAsync(ServingAppliance appliance, string path)
+    {
         using var request = new HttpRequestMessage(new HttpMethod("LOCK"), path)
         {
             Content = new StringContent(
@@ -220,8 +228,7 @@ public sealed class TwoAppliancesTests(TwoAppliances appliances, ITestOutputHelp
         request.Headers.Add("Timeout", "Second-3600");
         request.Headers.Add("Depth", "0");
         using var response = await appliance.WebDav.SendAsync(request);
-        Assert.Equal(expected, response.StatusCode);
-        return response.Headers.TryGetValues("Lock-Token", out var tokens) ? tokens.Single() : "";
+        return (response.StatusCode, response.Headers.TryGetValues("Lock-Token", out var tokens) ? tokens.Single() : "");
     }
 
     /// <summary>Evaluates <paramref name="condition"/> every 20 ms until it holds or <paramref name="timeout"/> passes.</summary>
