@@ -291,15 +291,17 @@ public sealed partial class FileSystem : IAsyncDisposable
     {
         var ct = _stop.Token;
         // Stale sessions are looked for once a beat, so one is judged stale a beat early: a session that stopped right after
-        // its last beat is then cleaned no later than SessionTimeout after it stopped, not a beat past it.
+        // its last beat is then cleaned no later than SessionTimeout after it stopped, not a beat past it. The beats keep
+        // their period however long a round takes (a timer, not a delay after the work), so that bound holds under load.
         var staleAfter = _options.SessionTimeout > 2 * _options.HeartbeatInterval
             ? _options.SessionTimeout - _options.HeartbeatInterval
             : _options.SessionTimeout;
+        using var beats = new PeriodicTimer(_options.HeartbeatInterval);
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(_options.HeartbeatInterval, ct).ConfigureAwait(false);
+                await beats.WaitForNextTickAsync(ct).ConfigureAwait(false);
                 await _meta.HeartbeatAsync(Session, ct).ConfigureAwait(false);
                 var cleaned = await _meta.CleanStaleSessionsAsync(staleAfter, ct).ConfigureAwait(false);
                 foreach (var id in cleaned)
