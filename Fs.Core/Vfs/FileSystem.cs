@@ -307,7 +307,12 @@ public sealed partial class FileSystem : IAsyncDisposable
                 foreach (var id in cleaned)
                     _logger.LogWarning("session {Session} stopped beating; its locks and open files were released", id);
                 if (cleaned.Count > 0)
+                {
+                    // The other appliances hear of the released locks from the engine; this one's own waiters would only
+                    // notice at their next poll.
+                    _locks.NotifyAllChanged();
                     _deleter.Wake();
+                }
                 Format = await _meta.LoadFormatAsync(ct).ConfigureAwait(false) ?? Format;
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
