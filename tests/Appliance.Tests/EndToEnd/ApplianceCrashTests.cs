@@ -48,19 +48,29 @@ public sealed class ApplianceCrashTests(ITestOutputHelper output) : IAsyncLifeti
         await using var lockOnB = await PosixLocker.OpenAsync(b.OnMount("posix-held.txt"));
         Assert.NotNull(await lockOnB.TryLockAsync());
         await TwoAppliancesTests.LockAsync(b, "dav-held.txt", HttpStatusCode.Locked);
+        var deadline = SessionTimeout + TimeSpan.FromSeconds(15);
+        var clock = new Stopwatch();
+        // A waiter on B, blocked in F_SETLKW on A's lock, is granted once A's session is cleaned.
+        async Task<TimeSpan?> GrantedAsync()
+        {
+            await lockOnB.LockAsync(deadline);
+            return clock.Elapsed;
+        }
+        var waiter = GrantedAsync();
+        await Task.Delay(300);
+        Assert.False(waiter.IsCompleted, "B's waiter was granted the lock A holds");
 
         await a.KillAsync();
-        var clock = Stopwatch.StartNew();
-        var deadline = SessionTimeout + TimeSpan.FromSeconds(15);
+        clock.Start();
         // Each watched on its own, so one slow probe (a status run) does not delay noticing the others.
         async Task<TimeSpan?> WhenAsync(Func<Task<bool>> condition) =>
             await TwoAppliancesTests.PollAsync(condition, deadline) ? clock.Elapsed : null;
         var seen = await Task.WhenAll(
-            WhenAsync(async () => await lockOnB.TryLockAsync() is null),
+            waiter,
             WhenAsync(async () => (await TwoAppliancesTests.TryLockAsync(b, "dav-held.txt")).Status == HttpStatusCode.OK),
             WhenAsync(async () => await UsageAsync() == (before.UsedBytes - content.Length, before.UsedInodes - 1)));
         var (posixFree, davFree, deleted) = (seen[0], seen[1], seen[2]);
-        output.WriteLine($"after SIGKILL (session timeout {SessionTimeout.TotalSeconds} s): fcntl lock free after {Ms(posixFree)}, " +
+        output.WriteLine($"after SIGKILL (session timeout {SessionTimeout.TotalSeconds} s): fcntl waiter granted after {Ms(posixFree)}, " +
             $"WebDAV lock free after {Ms(davFree)}, unlinked open file deleted after {Ms(deleted)}");
 
         // Within the timeout, plus 750 ms for this test's probes (a status run takes the longest) on a loaded machine; and
@@ -71,6 +81,9 @@ public sealed class ApplianceCrashTests(ITestOutputHelper output) : IAsyncLifeti
             Assert.True(elapsed < SessionTimeout + TimeSpan.FromMilliseconds(750), $"{what} released after {Ms(elapsed)}");
             Assert.True(elapsed > SessionTimeout - TimeSpan.FromSeconds(1), $"{what} released after {Ms(elapsed)}, before A's session timed out");
         }
+        // The appliance that cleans the session wakes its own waiters at once, as a release notice from another would.
+        Assert.True(posixFree - davFree < TimeSpan.FromMilliseconds(100),
+            $"the waiter was granted {Ms(posixFree - davFree)} after the WebDAV lock was seen free");
         var sessions = (await _volume.StatusAsync()).GetProperty("sessions").EnumerateArray().ToList();
         Assert.Equal(b.Process.Pid, Assert.Single(sessions).GetProperty("pid").GetInt32());
         Assert.Equal("locked through A\n", await b.WebDav.GetStringAsync("dav-held.txt"));
