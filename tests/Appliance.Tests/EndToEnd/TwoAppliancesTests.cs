@@ -106,6 +106,42 @@ public sealed class TwoAppliancesTests(TwoAppliances appliances, ITestOutputHelp
         Assert.Equal(HttpStatusCode.NotFound, old.StatusCode);
     }
 
+    [SkippableFact]
+    public async Task A_file_replaced_by_a_rename_through_one_appliance_never_goes_missing_through_the_others_mount()
+    {
+        Skip.IfNot(B.Mounted, "FUSE is not usable here");
+        using (var put = await A.WebDav.PutAsync("config.txt", new StringContent("old\n")))
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        using (var put = await A.WebDav.PutAsync("config.txt.new", new StringContent("new\n")))
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        Assert.Equal("old\n", await File.ReadAllTextAsync(B.OnMount("config.txt")));
+
+        // Replacing a file by renaming a new one over it is atomic: a reader sees the old or the new content, never no file.
+        using var move = new HttpRequestMessage(new HttpMethod("MOVE"), "config.txt.new");
+        move.Headers.Add("Destination", new Uri(A.WebDav.BaseAddress!, "config.txt").ToString());
+        move.Headers.Add("Overwrite", "T");
+        using (var moved = await A.WebDav.SendAsync(move))
+            Assert.Equal(HttpStatusCode.NoContent, moved.StatusCode);
+        var clock = Stopwatch.StartNew();
+        var reads = new List<string>();
+        while (clock.Elapsed < CoherenceWindow + TimeSpan.FromMilliseconds(500))
+        {
+            try
+            {
+                reads.Add(await File.ReadAllTextAsync(B.OnMount("config.txt")));
+            }
+            catch (IOException e)
+            {
+                reads.Add($"{e.GetType().Name}: {e.Message}");
+            }
+            await Task.Delay(20);
+        }
+        output.WriteLine($"{reads.Count} reads through B in the {clock.Elapsed.TotalMilliseconds:F0} ms after the rename: " +
+            string.Join(", ", reads.GroupBy(r => r.Trim()).Select(g => $"{g.Count()} x {g.Key}")));
+        Assert.All(reads, r => Assert.True(r is "old\n" or "new\n", $"a read through B gave: {r}"));
+        Assert.Equal("new\n", reads[^1]);
+    }
+
     [Fact]
     public async Task A_webdav_lock_held_through_one_appliance_makes_a_conflicting_lock_through_the_other_fail()
     {
