@@ -47,8 +47,10 @@ public sealed class FuseMount : IAsyncDisposable
             reason = "FUSE mounts need Linux";
         else if (!File.Exists(FuseDevice.Path))
             reason = $"{FuseDevice.Path} is missing (load the fuse module, or give the container --device /dev/fuse)";
-        else if (Syscalls.GetEuid() != 0)
-            reason = "mounting FUSE through mount(2) needs root";
+        else if (!FuseKernelMount.Privileged && Fusermount.Find() is null)
+            reason = "mounting FUSE without root needs fusermount3 (Debian package fuse3)";
+        else if (!FuseKernelMount.Privileged && Syscalls.Access(FuseDevice.Path, Syscalls.R_OK | Syscalls.W_OK) != 0)
+            reason = $"{FuseDevice.Path} is not readable and writable by this user (distributions make it mode 0666)";
         else
         {
             reason = "";
@@ -72,17 +74,8 @@ public sealed class FuseMount : IAsyncDisposable
                 _logger.LogWarning("{MountPoint} was a dead FUSE mount left by a crashed run; detached it and mounting again", MountPoint);
 
             var readers = Math.Clamp(_options.Readers, 1, 16);
-            var master = FuseDevice.Open();
+            var master = FuseKernelMount.Mount(MountPoint, _options.MaxWrite, _options.AllowOther, _options.DefaultPermissions, _options.InitTimeout);
             var channel = new FuseChannel(master, _options.MaxWrite, readers, _logger);
-            try
-            {
-                FuseKernelMount.Mount(MountPoint, master, _options.MaxWrite, _options.AllowOther, _options.DefaultPermissions);
-            }
-            catch
-            {
-                channel.Dispose();
-                throw;
-            }
             try
             {
                 var wanted = new FuseInitRequest { MaxWrite = _options.MaxWrite };

@@ -55,11 +55,11 @@ public sealed class NfsServer : IAsyncDisposable
             ? _fs.Format.Uuid.ToByteArray()
             : Convert.FromHexString(_fs.Format.HandleKey);
         var handles = Handles = new Nfs3FileHandles(_fs.Format.Uuid, key);
-        var exports = new ExportTable(_options.Exports);
+        var exports = new ExportTable(_fs, _options.Exports);
         var rpcLogger = _loggerFactory.CreateLogger("Protocols.Nfs.Rpc");
         _files = new OpenFileCache(_fs, _options.OpenFileIdle, _loggerFactory.CreateLogger<OpenFileCache>());
         var nfs = new Nfs3Program(_fs, exports, handles, _files);
-        var mount = new MountProgram(_fs, exports, handles, _loggerFactory.CreateLogger<MountProgram>());
+        var mount = new MountProgram(exports, handles, _loggerFactory.CreateLogger<MountProgram>());
         _nlm = new NlmProgram(_fs, handles, _options.GracePeriod, _loggerFactory.CreateLogger<NlmProgram>());
         var nsm = new NsmProgram(_nlm, _loggerFactory.CreateLogger<NsmProgram>());
         var registry = new PortmapRegistry();

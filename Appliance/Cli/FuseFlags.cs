@@ -13,9 +13,9 @@ internal sealed class FuseFlags
         HelpName = "DIR|off",
     };
 
-    private readonly Option<bool> _allowOther = new("--mount-allow-other") { Description = "Let users other than root use the mount" };
+    private readonly Option<bool> _allowOther = new("--mount-allow-other") { Description = "Let users other than the one running the appliance use the mount (without root: needs user_allow_other in /etc/fuse.conf)" };
     private readonly Option<bool> _defaultPermissions = new("--mount-default-permissions") { Description = "Let the kernel check mode bits before asking the volume" };
-    private readonly Option<double> _attrTimeout = new("--mount-attr-timeout") { Description = "Seconds the kernel may cache attributes and names [default: 1]", DefaultValueFactory = _ => 1.0 };
+    private readonly Option<double> _attrTimeout = new("--mount-attr-timeout") { Description = "Seconds the kernel may cache attributes and names", HelpName = "SECONDS", DefaultValueFactory = _ => 1.0 };
 
     public void AddTo(Command command)
     {

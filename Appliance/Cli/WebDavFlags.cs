@@ -10,18 +10,18 @@ internal sealed class WebDavFlags
 {
     private readonly Option<string> _listen = new("--webdav")
     {
-        Description = "WebDAV address and port, or 'off' [default: 127.0.0.1:8080]",
+        Description = "WebDAV address and port, or 'off'",
         HelpName = "ADDR:PORT|off",
         DefaultValueFactory = _ => "127.0.0.1:8080",
     };
 
-    private readonly Option<string> _prefix = new("--webdav-prefix") { Description = "URL path the volume is served under [default: /]", HelpName = "PATH", DefaultValueFactory = _ => "/" };
+    private readonly Option<string> _prefix = new("--webdav-prefix") { Description = "URL path the volume is served under", HelpName = "PATH", DefaultValueFactory = _ => "/" };
     private readonly Option<string?> _users = new("--webdav-users") { Description = "Users file for Basic authentication (see 'webdav-user add'); none = no authentication", HelpName = "FILE" };
     private readonly Option<string?> _cert = new("--webdav-cert") { Description = "TLS certificate (PEM, or PKCS#12 .pfx/.p12)", HelpName = "FILE" };
     private readonly Option<string?> _certKey = new("--webdav-cert-key") { Description = "Private key of a PEM certificate, when not in the certificate file", HelpName = "FILE" };
     private readonly Option<bool> _allowBasicOverHttp = new("--webdav-allow-basic-over-http") { Description = "Allow Basic authentication without TLS on a non-loopback address" };
-    private readonly Option<uint> _anonymousUid = new("--webdav-anonymous-uid") { Description = "Volume uid of requests when authentication is off [default: 0]" };
-    private readonly Option<uint> _anonymousGid = new("--webdav-anonymous-gid") { Description = "Volume gid of requests when authentication is off [default: 0]" };
+    private readonly Option<uint> _anonymousUid = new("--webdav-anonymous-uid") { Description = "Volume uid of requests when authentication is off [default: 0]", HelpName = "UID" };
+    private readonly Option<uint> _anonymousGid = new("--webdav-anonymous-gid") { Description = "Volume gid of requests when authentication is off [default: 0]", HelpName = "GID" };
     private readonly Option<bool> _infiniteDepth = new("--webdav-allow-infinite-propfind") { Description = "Answer PROPFIND with Depth: infinity (it can walk the whole volume)" };
 
     public void AddTo(Command command)

@@ -205,6 +205,9 @@ public sealed partial class FileSystem : IAsyncDisposable
             var cache = new BlockCache(store, codec, cacheOptions, loggerFactory.CreateLogger<BlockCache>());
             var session = await meta.RegisterSessionAsync(Environment.MachineName, Environment.ProcessId,
                 typeof(FileSystem).Assembly.GetName().Version?.ToString() ?? "0", options.SessionDoors, ct).ConfigureAwait(false);
+            // Sessions of crashed runs that the engine can tell are dead go now, not after the heartbeat timeout, so
+            // their locks do not stand in the way of the clients reclaiming them after this restart.
+            await meta.CleanStaleSessionsAsync(options.SessionTimeout, ct).ConfigureAwait(false);
             return new FileSystem(options, format, meta, store, codec, cache, session, metrics, loggerFactory);
         }
         catch

@@ -18,6 +18,9 @@ internal sealed unsafe class FuseDevice : IDisposable
 
     public int Fd => _fd;
 
+    /// <summary>Takes over a descriptor opened elsewhere (by fusermount3, which mounted it).</summary>
+    public static FuseDevice Adopt(int fd) => new(fd);
+
     public static FuseDevice Open()
     {
         var fd = Syscalls.Open(Path, Syscalls.O_RDWR | Syscalls.O_CLOEXEC);

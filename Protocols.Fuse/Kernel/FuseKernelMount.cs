@@ -1,6 +1,9 @@
 namespace Protocols.Fuse.Kernel;
 
-/// <summary>mount(2) and umount2(2) of a FUSE file system, and the recovery of a mount point left by a crashed process.</summary>
+/// <summary>
+/// Mounting and unmounting a FUSE file system — mount(2) and umount2(2) as root, fusermount3 otherwise — and the
+/// recovery of a mount point left by a crashed process.
+/// </summary>
 internal static class FuseKernelMount
 {
     private const int ENOENT = 2;
@@ -10,15 +13,12 @@ internal static class FuseKernelMount
     private const int ECONNABORTED = 103;
 
     /// <summary>The data string of mount(2) for a connection on <paramref name="fd"/>.</summary>
-    public static string MountData(int fd, uint uid, uint gid, int maxRead, bool allowOther, bool defaultPermissions)
-    {
-        var data = $"fd={fd},rootmode=40000,user_id={uid},group_id={gid},max_read={maxRead}";
-        if (allowOther)
-            data += ",allow_other";
-        if (defaultPermissions)
-            data += ",default_permissions";
-        return data;
-    }
+    public static string MountData(int fd, uint uid, uint gid, int maxRead, bool allowOther, bool defaultPermissions) =>
+        $"fd={fd},rootmode=40000,user_id={uid},group_id={gid}," + CommonOptions(maxRead, allowOther, defaultPermissions);
+
+    /// <summary>The options both ways of mounting pass on: max_read, and allow_other / default_permissions when asked for.</summary>
+    public static string CommonOptions(int maxRead, bool allowOther, bool defaultPermissions) =>
+        $"max_read={maxRead}" + (allowOther ? ",allow_other" : "") + (defaultPermissions ? ",default_permissions" : "");
 
     /// <summary>
     /// Makes <paramref name="path"/> ready to be mounted on: lazily unmounts a dead FUSE mount (ENOTCONN or ECONNABORTED) left by a
@@ -34,8 +34,8 @@ internal static class FuseKernelMount
             // A server that died leaves ENOTCONN; one whose connection was aborted (fusectl abort) leaves ECONNABORTED.
             if (errno is ENOTCONN or ECONNABORTED)
             {
-                if (Syscalls.Umount2(path, Syscalls.MNT_DETACH) != 0)
-                    throw new FuseMountException($"{path} is a dead FUSE mount ({Syscalls.Describe(errno)}) and unmounting it failed: {Syscalls.Describe(Syscalls.LastError)}");
+                if (DetachLazily(path) is { } failure)
+                    throw new FuseMountException($"{path} is a dead FUSE mount ({Syscalls.Describe(errno)}) and unmounting it failed: {failure}");
                 recovered = true;
             }
             else if (errno == ENOENT)
@@ -58,19 +58,34 @@ internal static class FuseKernelMount
         return recovered;
     }
 
-    public static void Mount(string path, FuseDevice device, int maxRead, bool allowOther, bool defaultPermissions)
+    /// <summary>Whether mounts go through mount(2) (root) rather than fusermount3.</summary>
+    public static bool Privileged => Syscalls.GetEuid() == 0;
+
+    /// <summary>Mounts on <paramref name="path"/> and returns the connection's /dev/fuse descriptor.</summary>
+    public static FuseDevice Mount(string path, int maxRead, bool allowOther, bool defaultPermissions, TimeSpan timeout)
     {
+        if (!Privileged)
+            return Fusermount.Mount(path, maxRead, allowOther, defaultPermissions, timeout);
+        var device = FuseDevice.Open();
         var data = MountData(device.Fd, Syscalls.GetEuid(), Syscalls.GetEgid(), maxRead, allowOther, defaultPermissions);
         if (Syscalls.Mount("appliance", path, "fuse", (nuint)(Syscalls.MS_NOSUID | Syscalls.MS_NODEV), data) == 0)
-            return;
+            return device;
         var errno = Syscalls.LastError;
-        var hint = errno == 1 ? "; mounting FUSE directly needs root (CAP_SYS_ADMIN)" : "";
-        throw new FuseMountException($"mount(2) of {path} failed: {Syscalls.Describe(errno)}{hint}");
+        device.Dispose();
+        throw new FuseMountException($"mount(2) of {path} failed: {Syscalls.Describe(errno)}");
     }
 
     /// <summary>Unmounts; when the mount is busy, detaches it lazily so it goes once the last user leaves. Returns false if it was busy.</summary>
     public static bool Unmount(string path)
     {
+        if (!Privileged)
+        {
+            if (!IsMountPoint(path) || Fusermount.Unmount(path, lazy: false) is null)
+                return true;
+            if (Fusermount.Unmount(path, lazy: true) is { } failure)
+                throw new FuseMountException($"unmounting {path} failed: {failure}");
+            return false;
+        }
         if (Syscalls.Umount2(path, 0) == 0)
             return true;
         var errno = Syscalls.LastError;
@@ -79,6 +94,14 @@ internal static class FuseKernelMount
         if (errno != EBUSY || Syscalls.Umount2(path, Syscalls.MNT_DETACH) != 0)
             throw new FuseMountException($"unmounting {path} failed: {Syscalls.Describe(Syscalls.LastError)}");
         return false;
+    }
+
+    /// <summary>Detaches a mount at once, busy or not; what went wrong, or null.</summary>
+    private static string? DetachLazily(string path)
+    {
+        if (!Privileged)
+            return Fusermount.Unmount(path, lazy: true);
+        return Syscalls.Umount2(path, Syscalls.MNT_DETACH) == 0 ? null : Syscalls.Describe(Syscalls.LastError);
     }
 
     /// <summary>The kernel device number (major:minor) of the mount on <paramref name="path"/>, from /proc/self/mountinfo.</summary>
@@ -112,8 +135,15 @@ internal static class FuseKernelMount
         var abort = $"/sys/fs/fuse/connections/{(major << 20) | minor}/abort";
         if (!File.Exists(abort))
             return false;
-        File.WriteAllText(abort, "1");
-        return true;
+        try
+        {
+            File.WriteAllText(abort, "1");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private static string UnescapeMountInfo(string field) =>

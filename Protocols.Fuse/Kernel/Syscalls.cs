@@ -14,6 +14,57 @@ internal static unsafe partial class Syscalls
     public const int MNT_DETACH = 2;
 
     public const int F_OK = 0;
+    public const int W_OK = 2;
+    public const int R_OK = 4;
+
+    public const int AF_UNIX = 1;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int SOL_SOCKET = 1;
+    public const int SO_RCVTIMEO = 20;
+    public const int SCM_RIGHTS = 1;
+    public const int F_SETFD = 2;
+    public const int FD_CLOEXEC = 1;
+
+    /// <summary>struct msghdr on 64-bit Linux.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct MessageHeader
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVector* Vectors;
+        public nuint VectorCount;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+
+    /// <summary>struct iovec.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVector
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    /// <summary>struct cmsghdr followed by one int of SCM_RIGHTS data (CMSG_SPACE(sizeof(int)) is 24 bytes).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct RightsMessage
+    {
+        public nuint Length;
+        public int Level;
+        public int Type;
+        public int Fd;
+        private readonly int _padding;
+    }
+
+    /// <summary>struct timeval.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct TimeValue
+    {
+        public long Seconds;
+        public long Microseconds;
+    }
 
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int Open(string path, int flags);
@@ -38,6 +89,18 @@ internal static unsafe partial class Syscalls
 
     [LibraryImport("libc", EntryPoint = "access", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int Access(string path, int mode);
+
+    [LibraryImport("libc", EntryPoint = "socketpair", SetLastError = true)]
+    public static partial int SocketPair(int domain, int type, int protocol, int* fds);
+
+    [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
+    public static partial nint ReceiveMessage(int fd, MessageHeader* message, int flags);
+
+    [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)]
+    public static partial int SetSocketOption(int fd, int level, int name, void* value, uint length);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(int fd, int command, int argument);
 
     [LibraryImport("libc", EntryPoint = "geteuid")]
     public static partial uint GetEuid();

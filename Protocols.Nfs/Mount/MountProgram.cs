@@ -10,7 +10,7 @@ namespace Protocols.Nfs.Mount;
 /// MOUNT version 3 (RFC 1813 appendix I), program 100005: NULL, MNT, DUMP, UMNT, UMNTALL, EXPORT. MNT turns an
 /// export path into the root file handle and offers AUTH_SYS and AUTH_NONE.
 /// </summary>
-public sealed class MountProgram(FileSystem fs, ExportTable exports, Nfs3FileHandles handles, ILogger logger) : IRpcProgram
+public sealed class MountProgram(ExportTable exports, Nfs3FileHandles handles, ILogger logger) : IRpcProgram
 {
     public const uint ProgramNumber = 100005;
 
@@ -102,10 +102,16 @@ public sealed class MountProgram(FileSystem fs, ExportTable exports, Nfs3FileHan
             reply.WriteUInt32(exists ? MntAcces : MntNoEnt);
             return;
         }
-        var (status, ino) = await ResolveAsync(export.Path, ct).ConfigureAwait(false);
-        if (status != MntOk)
+        var root = await exports.ResolveAsync(export, ct).ConfigureAwait(false);
+        if (!root.Ok)
         {
-            reply.WriteUInt32(status);
+            reply.WriteUInt32(root.Error switch
+            {
+                Errno.ENOENT => MntNoEnt,
+                Errno.ENOTDIR => MntNotDir,
+                Errno.ENAMETOOLONG => MntNameTooLong,
+                _ => MntServerFault,
+            });
             return;
         }
         var normalized = ExportTable.Normalize(path);
@@ -116,28 +122,9 @@ public sealed class MountProgram(FileSystem fs, ExportTable exports, Nfs3FileHan
                 _mounts.Add((host, normalized));
         }
         reply.WriteUInt32(MntOk);
-        handles.Write(reply, ino);
+        handles.Write(reply, root.Value, root.Value);
         reply.WriteUInt32(2);
         reply.WriteUInt32((uint)AuthFlavor.Sys);
         reply.WriteUInt32((uint)AuthFlavor.None);
-    }
-
-    /// <summary>Walks an export path from the root as root (exports are the administrator's choice, not the client's).</summary>
-    private async ValueTask<(uint Status, ulong Ino)> ResolveAsync(string path, CancellationToken ct)
-    {
-        var ino = FsLimits.RootIno;
-        foreach (var part in path.Split('/', StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (System.Text.Encoding.UTF8.GetByteCount(part) > FsLimits.MaxNameBytes)
-                return (MntNameTooLong, 0);
-            var found = await fs.LookupAsync(Caller.Root, ino, part, ct).ConfigureAwait(false);
-            if (!found.Ok)
-                return (found.Error == Errno.ENOENT ? MntNoEnt : MntServerFault, 0);
-            ino = found.Value.Ino;
-        }
-        var attr = await fs.GetAttrAsync(ino, ct).ConfigureAwait(false);
-        if (!attr.Ok)
-            return (MntServerFault, 0);
-        return attr.Value.Type == FileType.Directory ? (MntOk, ino) : (MntNotDir, 0);
     }
 }

@@ -15,7 +15,7 @@ public sealed partial class Nfs3Program
     /// <summary>GETATTR (procedure 1).</summary>
     private async ValueTask GetAttr(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var ino = ReadHandle(ref args);
+        var ino = ReadHandle(ctx, ref args);
         if (ino == 0)
         {
             WriteStatus(reply, Nfs3Status.BadHandle);
@@ -34,7 +34,7 @@ public sealed partial class Nfs3Program
     /// <summary>SETATTR (procedure 2), with the ctime guard that makes a retransmitted SETATTR harmless.</summary>
     private async ValueTask SetAttr(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var ino = ReadHandle(ref args);
+        var ino = ReadHandle(ctx, ref args);
         var request = Nfs3Attributes.ReadSattr(ref args);
         long? guard = args.ReadBool() ? Nfs3Attributes.ReadTime(ref args) : null;
         if (ino == 0)
@@ -76,7 +76,7 @@ public sealed partial class Nfs3Program
     /// <summary>ACCESS (procedure 4): each asked-for bit checked against the file system's own permission rules.</summary>
     private async ValueTask Access(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var ino = ReadHandle(ref args);
+        var ino = ReadHandle(ctx, ref args);
         var wanted = args.ReadUInt32();
         if (ino == 0)
         {

@@ -16,7 +16,7 @@ public sealed partial class Nfs3Program
     /// </summary>
     private async ValueTask Create(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var dir = ReadHandle(ref args);
+        var dir = ReadHandle(ctx, ref args);
         var name = ReadName(ref args);
         var how = args.ReadUInt32();
         var attrs = default(SetAttrRequest);
@@ -74,7 +74,7 @@ public sealed partial class Nfs3Program
     /// <summary>MKDIR (procedure 9).</summary>
     private async ValueTask Mkdir(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var dir = ReadHandle(ref args);
+        var dir = ReadHandle(ctx, ref args);
         var name = ReadName(ref args);
         var attrs = Nfs3Attributes.ReadSattr(ref args);
         var (status, dirBefore) = await PrepareCreateAsync(ctx, dir, name).ConfigureAwait(false);
@@ -93,7 +93,7 @@ public sealed partial class Nfs3Program
     /// <summary>SYMLINK (procedure 10).</summary>
     private async ValueTask Symlink(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var dir = ReadHandle(ref args);
+        var dir = ReadHandle(ctx, ref args);
         var name = ReadName(ref args);
         var attrs = Nfs3Attributes.ReadSattr(ref args);
         var target = args.ReadString(FsLimits.MaxSymlinkBytes);
@@ -115,7 +115,7 @@ public sealed partial class Nfs3Program
     /// <summary>MKNOD (procedure 11): devices, sockets and FIFOs.</summary>
     private async ValueTask Mknod(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var dir = ReadHandle(ref args);
+        var dir = ReadHandle(ctx, ref args);
         var name = ReadName(ref args);
         var nfsType = (Nfs3FileType)args.ReadUInt32();
         var attrs = default(SetAttrRequest);
@@ -196,7 +196,7 @@ public sealed partial class Nfs3Program
         }
         WriteStatus(reply, Nfs3Status.Ok);
         reply.WriteBool(true);
-        _handles.Write(reply, created.Value.Ino);
+        WriteHandle(ctx, reply, created.Value.Ino);
         WritePostOp(reply, created.Value);
         WriteWcc(reply, dirBefore, dirAfter);
     }

@@ -77,7 +77,7 @@ public sealed partial class Nfs3Program
     /// <summary>Decodes the single file handle these procedures take; on failure writes the error reply and returns no attributes.</summary>
     private async ValueTask<InodeAttr?> ReadFileArgAsync(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var ino = ReadHandle(ref args);
+        var ino = ReadHandle(ctx, ref args);
         if (ino == 0)
         {
             WriteStatus(reply, Nfs3Status.BadHandle);

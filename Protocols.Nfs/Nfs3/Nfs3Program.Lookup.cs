@@ -8,7 +8,7 @@ public sealed partial class Nfs3Program
     /// <summary>LOOKUP (procedure 3), including "." and "..", which the file system does not store as names.</summary>
     private async ValueTask Lookup(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var dir = ReadHandle(ref args);
+        var dir = ReadHandle(ctx, ref args);
         var name = ReadName(ref args);
         if (dir == 0)
         {
@@ -36,7 +36,9 @@ public sealed partial class Nfs3Program
                 found = Errno.ENOTDIR;
             else if (await _fs.AccessAsync(ctx.Caller, dir, AccessMode.Execute, ctx.Ct).ConfigureAwait(false) is var denied and not Errno.OK)
                 found = denied;
-            else if (name == "." || dirAttr.Value.Parent == 0 || dir == FsLimits.RootIno)
+            // ".." of the export's root is the root itself, as on a local file system's root: a client cannot walk
+            // out of a sub-directory export.
+            else if (name == "." || dirAttr.Value.Parent == 0 || dir == FsLimits.RootIno || dir == ctx.ExportRoot)
                 found = dirAttr.Value;
             else
                 found = await _fs.GetAttrAsync(dirAttr.Value.Parent, ctx.Ct).ConfigureAwait(false);
@@ -52,7 +54,7 @@ public sealed partial class Nfs3Program
             return;
         }
         WriteStatus(reply, Nfs3Status.Ok);
-        _handles.Write(reply, found.Value.Ino);
+        WriteHandle(ctx, reply, found.Value.Ino);
         WritePostOp(reply, found.Value);
         WritePostOp(reply, dirAttr.Value);
     }
@@ -60,7 +62,7 @@ public sealed partial class Nfs3Program
     /// <summary>READLINK (procedure 5).</summary>
     private async ValueTask ReadLink(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var ino = ReadHandle(ref args);
+        var ino = ReadHandle(ctx, ref args);
         if (ino == 0)
         {
             WriteStatus(reply, Nfs3Status.BadHandle);

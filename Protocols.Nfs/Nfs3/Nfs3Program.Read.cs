@@ -10,7 +10,7 @@ public sealed partial class Nfs3Program
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask Read(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var ino = ReadHandle(ref args);
+        var ino = ReadHandle(ctx, ref args);
         var offset = args.ReadUInt64();
         var count = (int)Math.Min(args.ReadUInt32(), MaxTransfer);
         if (ino == 0)

@@ -14,7 +14,7 @@ public sealed partial class Nfs3Program
     /// <summary>READDIR (procedure 16).</summary>
     private ValueTask ReadDir(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var dir = ReadHandle(ref args);
+        var dir = ReadHandle(ctx, ref args);
         var cookie = args.ReadUInt64();
         var verifier = args.ReadFixedOpaque(8);
         var count = args.ReadUInt32();
@@ -24,7 +24,7 @@ public sealed partial class Nfs3Program
     /// <summary>READDIRPLUS (procedure 17): entries with attributes and handles, so `ls -l` needs no LOOKUP per name.</summary>
     private ValueTask ReadDirPlus(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var dir = ReadHandle(ref args);
+        var dir = ReadHandle(ctx, ref args);
         var cookie = args.ReadUInt64();
         var verifier = args.ReadFixedOpaque(8);
         var dirCount = args.ReadUInt32();
@@ -90,8 +90,10 @@ public sealed partial class Nfs3Program
                 WritePostOp(reply, attr.Value);
                 return;
             }
-            foreach (var entry in page.Value.Entries)
+            foreach (var listed in page.Value.Entries)
             {
+                // The export's root lists itself as "..", so READDIRPLUS hands out no handle above the export.
+                var entry = listed.Name == ".." && dir == ctx.ExportRoot ? listed with { Ino = dir, Attr = attr.Value } : listed;
                 var nameBytes = Encoding.UTF8.GetByteCount(entry.Name);
                 var size = EntrySize(nameBytes, plus);
                 var dirSize = EntrySize(nameBytes, plus: false);
@@ -110,7 +112,7 @@ public sealed partial class Nfs3Program
                 {
                     WritePostOp(reply, entry.Attr);
                     reply.WriteBool(true);
-                    _handles.Write(reply, entry.Ino);
+                    WriteHandle(ctx, reply, entry.Ino);
                 }
                 position = entry.Cookie;
                 written++;

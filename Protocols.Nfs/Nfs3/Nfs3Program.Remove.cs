@@ -13,7 +13,7 @@ public sealed partial class Nfs3Program
 
     private async ValueTask RemoveEntry(Nfs3Context ctx, XdrReader args, XdrWriter reply, bool directory)
     {
-        var dir = ReadHandle(ref args);
+        var dir = ReadHandle(ctx, ref args);
         var name = ReadName(ref args);
         if (dir == 0)
         {

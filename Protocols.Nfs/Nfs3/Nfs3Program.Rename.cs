@@ -8,9 +8,9 @@ public sealed partial class Nfs3Program
     /// <summary>RENAME (procedure 14); also how clients "silly-rename" a file that is unlinked while open (.nfsXXXX).</summary>
     private async ValueTask Rename(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var fromDir = ReadHandle(ref args);
+        var fromDir = ReadHandle(ctx, ref args);
         var fromName = ReadName(ref args);
-        var toDir = ReadHandle(ref args);
+        var toDir = ReadHandle(ctx, ref args);
         var toName = ReadName(ref args);
         if (fromDir == 0 || toDir == 0)
         {
@@ -47,8 +47,8 @@ public sealed partial class Nfs3Program
     /// <summary>LINK (procedure 15).</summary>
     private async ValueTask Link(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var file = ReadHandle(ref args);
-        var dir = ReadHandle(ref args);
+        var file = ReadHandle(ctx, ref args);
+        var dir = ReadHandle(ctx, ref args);
         var name = ReadName(ref args);
         if (file == 0 || dir == 0)
         {

@@ -17,7 +17,7 @@ public sealed partial class Nfs3Program
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask Write(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var ino = ReadHandle(ref args);
+        var ino = ReadHandle(ctx, ref args);
         var offset = args.ReadUInt64();
         args.ReadUInt32(); // count: the opaque data carries its own length, which is what is written
         var stable = args.ReadUInt32();
@@ -79,7 +79,7 @@ public sealed partial class Nfs3Program
     /// <summary>COMMIT (procedure 21): fsync of the file; the verifier tells the client whether its unstable writes survived.</summary>
     private async ValueTask Commit(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
-        var ino = ReadHandle(ref args);
+        var ino = ReadHandle(ctx, ref args);
         args.ReadUInt64();
         args.ReadUInt32(); // offset and count: the whole file is committed, which RFC 1813 allows
         if (ino == 0)

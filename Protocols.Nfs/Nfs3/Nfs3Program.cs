@@ -14,6 +14,9 @@ public readonly record struct Nfs3Context(RpcCall Call, ExportAccess Access, Can
     public Caller Caller => Access.Caller;
 
     public bool ReadOnly => Access.ReadOnly;
+
+    /// <summary>The root of the export the call's handles belong to; handles it issues carry it too.</summary>
+    public ulong ExportRoot => Access.Root;
 }
 
 /// <summary>
@@ -68,7 +71,10 @@ public sealed partial class Nfs3Program : IRpcProgram
             return RpcAcceptStatus.ProcUnavail;
         if (call.Procedure == 0)
             return RpcAcceptStatus.Success;
-        var access = _exports.Authorize(call.Remote, call.Credentials) ?? throw new RpcAuthException(AuthStatus.TooWeak);
+        // Every procedure but NULL starts with a handle; its export decides the rules for the whole call.
+        var root = PeekExportRoot(call.Args);
+        var access = await _exports.AuthorizeAsync(call.Remote, call.Credentials, root, ct).ConfigureAwait(false)
+            ?? throw new RpcAuthException(AuthStatus.TooWeak);
         using var door = FileSystem.EnterDoor(this);
         await _procedures[call.Procedure](new Nfs3Context(call, access, ct), new XdrReader(call.Args), reply).ConfigureAwait(false);
         return RpcAcceptStatus.Success;
@@ -76,12 +82,33 @@ public sealed partial class Nfs3Program : IRpcProgram
 
     private ValueTask Null(Nfs3Context ctx, XdrReader args, XdrWriter reply) => ValueTask.CompletedTask;
 
-    /// <summary>Reads an nfs_fh3; 0 when it is not a valid handle of this volume (the caller answers BADHANDLE).</summary>
-    private ulong ReadHandle(ref XdrReader args)
+    /// <summary>
+    /// Reads an nfs_fh3; 0 when it is not a valid handle of this volume or belongs to another export than the call's
+    /// first handle (the caller answers BADHANDLE).
+    /// </summary>
+    private ulong ReadHandle(in Nfs3Context ctx, ref XdrReader args) =>
+        TryReadHandle(ref args, out var handle) && handle.ExportRoot == ctx.ExportRoot ? handle.Ino : 0;
+
+    private bool TryReadHandle(ref XdrReader args, out Nfs3Handle handle) =>
+        _handles.TryDecode(args.ReadOpaque(Nfs3FileHandles.MaxSize).Span, out handle);
+
+    /// <summary>The export root of the handle arguments start with; null when they do not start with a valid one.</summary>
+    private ulong? PeekExportRoot(ReadOnlyMemory<byte> args)
     {
-        var fh = args.ReadOpaque(Nfs3FileHandles.MaxSize);
-        return _handles.TryDecode(fh.Span, out var ino) ? ino : 0;
+        var reader = new XdrReader(args);
+        try
+        {
+            return TryReadHandle(ref reader, out var handle) ? handle.ExportRoot : null;
+        }
+        catch (XdrException)
+        {
+            // Truncated arguments: the procedure's own decoding answers GARBAGE_ARGS.
+            return null;
+        }
     }
+
+    /// <summary>Writes the handle of <paramref name="ino"/> in the call's export.</summary>
+    private void WriteHandle(in Nfs3Context ctx, XdrWriter reply, ulong ino) => _handles.Write(reply, ino, ctx.ExportRoot);
 
     /// <summary>Reads a filename3. Over-long names are read whole (they are valid XDR) and reported as null.</summary>
     private static string? ReadName(ref XdrReader args)

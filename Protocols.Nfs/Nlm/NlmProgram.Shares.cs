@@ -30,7 +30,7 @@ public sealed partial class NlmProgram
         {
             if (share && InGrace && !reclaim)
                 return NlmStatus.DeniedGracePeriod;
-            if (!_handles.TryDecode(fh.Span, out var ino))
+            if (!_handles.TryDecodeInode(fh.Span, out var ino))
                 return NlmStatus.StaleFh;
             var reservation = new ShareReservation(caller, owner, deny, access);
             lock (_sharesLock)

@@ -186,7 +186,7 @@ public sealed partial class NlmProgram : IRpcProgram
         _logger.LogInformation("released the NFS locks of {Client}", string.Join(", ", names));
     }
 
-    private bool TryResolve(NlmLock l, out ulong ino) => _handles.TryDecode(l.FileHandle.Span, out ino);
+    private bool TryResolve(NlmLock l, out ulong ino) => _handles.TryDecodeInode(l.FileHandle.Span, out ino);
 
     /// <summary>Stops blocked-lock waits; locks already granted stay with the lock manager.</summary>
     public async ValueTask StopAsync()

@@ -15,6 +15,7 @@ public sealed partial class SqliteMetaEngine
         var result = await WriteAsync(c => new Result<long>(c.Long(
             "INSERT INTO sessions (host, pid, version, doors, started, heartbeat) VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING id",
             host, (long)pid, version, doors, now)!.Value), ct, durable: true).ConfigureAwait(false);
+        _liveness.Hold(result.Value);
         return result.Value;
     }
 
@@ -34,6 +35,7 @@ public sealed partial class SqliteMetaEngine
     public async ValueTask CloseSessionAsync(long session, CancellationToken ct)
     {
         await WriteAsync(c => new Result<int>(CloseSession(c, session)), ct, durable: true).ConfigureAwait(false);
+        _liveness.Release(session);
     }
 
     public ValueTask<IReadOnlyList<SessionInfo>> ListSessionsAsync(CancellationToken ct) => ReadAsync(c =>
@@ -46,27 +48,38 @@ public sealed partial class SqliteMetaEngine
         return (IReadOnlyList<SessionInfo>)sessions;
     }, ct);
 
+    /// <summary>
+    /// Closes sessions that stopped beating for <paramref name="timeout"/>, and at once those whose process is known to
+    /// be gone (their liveness lock is free): a crashed appliance restarted on the same volume gets its old locks back.
+    /// </summary>
     public async ValueTask<IReadOnlyList<long>> CleanStaleSessionsAsync(TimeSpan timeout, CancellationToken ct)
     {
         var cutoff = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - (long)timeout.TotalMilliseconds;
-        var stale = await ReadAsync(c =>
+        var sessions = await ReadAsync(c =>
         {
-            var ids = new List<long>();
-            using var r = c.Query("SELECT id FROM sessions WHERE heartbeat < ?1 ORDER BY id", cutoff);
+            var rows = new List<(long Id, long Heartbeat)>();
+            using var r = c.Query("SELECT id, heartbeat FROM sessions ORDER BY id");
             while (r.Read())
-                ids.Add(r.GetInt64(0));
-            return ids;
+                rows.Add((r.GetInt64(0), r.GetInt64(1)));
+            return rows;
         }, ct).ConfigureAwait(false);
         var closed = new List<long>();
-        foreach (var id in stale)
+        foreach (var (id, heartbeat) in sessions)
         {
-            // Re-check inside the transaction: the session may have sent a heartbeat since the scan.
-            var result = await WriteAsync(c => c.Long("SELECT 1 FROM sessions WHERE id = ?1 AND heartbeat < ?2", id, cutoff) is null
+            var silent = heartbeat < cutoff;
+            var dead = !silent && _liveness.IsDead(id);
+            if (!silent && !dead)
+                continue;
+            // Re-check inside the transaction: a silent session may have sent a heartbeat since the scan.
+            var result = await WriteAsync(c => c.Long("SELECT 1 FROM sessions WHERE id = ?1 AND (heartbeat < ?2 OR ?3)", id, cutoff, dead) is null
                 ? new Result<int>(0)
                 : new Result<int>(CloseSession(c, id) + 1), ct, durable: true).ConfigureAwait(false);
             if (result.Value > 0)
             {
-                _logger.LogWarning("Closed stale session {Session} (no heartbeat for {Timeout})", id, timeout);
+                if (dead)
+                    _logger.LogWarning("Closed session {Session}: its process is gone", id);
+                else
+                    _logger.LogWarning("Closed stale session {Session} (no heartbeat for {Timeout})", id, timeout);
                 closed.Add(id);
             }
         }

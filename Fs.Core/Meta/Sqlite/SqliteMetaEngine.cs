@@ -31,6 +31,7 @@ public sealed partial class SqliteMetaEngine : IMetaEngine
     private readonly IdRange _inodeIds = new("next_inode");
     private readonly IdRange _cookies = new("next_cookie");
     private readonly IdRange _sliceIds = new("next_slice");
+    private readonly SessionLiveness _liveness;
     private long _inodeLimit;
     private bool _disposed;
 
@@ -38,6 +39,7 @@ public sealed partial class SqliteMetaEngine : IMetaEngine
     public SqliteMetaEngine(string path, ILoggerFactory? loggerFactory = null)
     {
         _path = Path.GetFullPath(path);
+        _liveness = new SessionLiveness(_path);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<SqliteMetaEngine>();
         var directory = Path.GetDirectoryName(_path);
         if (!string.IsNullOrEmpty(directory))
@@ -367,6 +369,7 @@ public sealed partial class SqliteMetaEngine : IMetaEngine
             while (_readers.TryTake(out var reader))
                 reader.Dispose();
             _writer.Dispose();
+            _liveness.Dispose();
             // Let late readers through to find the engine disposed instead of waiting forever.
             _readSlots.Release(ReadConnections);
         }

@@ -36,8 +36,19 @@ public sealed partial class ChildProcess : IAsyncDisposable
     public static ChildProcess Start(string assembly, string workingDirectory, params string[] args) =>
         StartProgram(DotnetHost(), workingDirectory, ["exec", Path.Combine(AppContext.BaseDirectory, assembly), .. args]);
 
+    /// <summary>
+    /// Starts <paramref name="assembly"/> as the unprivileged user <paramref name="uid"/>:<paramref name="gid"/> (through
+    /// setpriv, which execs in place, so the process is still the one signalled), with its home in the working directory.
+    /// </summary>
+    public static ChildProcess StartAs(uint uid, uint gid, string assembly, string workingDirectory, params string[] args) =>
+        Launch("setpriv", workingDirectory, home: workingDirectory,
+            [$"--reuid={uid}", $"--regid={gid}", "--clear-groups", "--", DotnetHost(), "exec", Path.Combine(AppContext.BaseDirectory, assembly), .. args]);
+
     /// <summary>Starts <paramref name="program"/> (found on PATH) with a clean APPLIANCE_* environment.</summary>
-    public static ChildProcess StartProgram(string program, string workingDirectory, params string[] args)
+    public static ChildProcess StartProgram(string program, string workingDirectory, params string[] args) =>
+        Launch(program, workingDirectory, home: null, args);
+
+    private static ChildProcess Launch(string program, string workingDirectory, string? home, string[] args)
     {
         var info = new ProcessStartInfo(program)
         {
@@ -47,6 +58,8 @@ public sealed partial class ChildProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (home is not null)
+            info.Environment["HOME"] = home;
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
         foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("APPLIANCE_", StringComparison.OrdinalIgnoreCase)).ToList())

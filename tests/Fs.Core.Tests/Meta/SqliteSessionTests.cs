@@ -92,6 +92,33 @@ public class SqliteSessionTests : SqliteEngineTest
     }
 
     [Fact]
+    public async Task A_session_whose_process_is_gone_is_closed_at_once_and_a_live_one_is_kept()
+    {
+        var f = await CreateFile(RootIno, "f");
+        long crashed, alive;
+        await using (var other = new SqliteMetaEngine(DbPath))
+        {
+            crashed = await other.RegisterSessionAsync("h", 2, "v", "nfs", None);
+            var held = new LockRecord(LockKind.Posix, LockMode.Exclusive, new LockOwner(crashed, LockDoor.Nfs, "client", 7), 0, 0);
+            await other.UpdateLocksAsync(f.Ino, current => ((IReadOnlyList<LockRecord>?)[.. current, held], true), None);
+            await using var third = new SqliteMetaEngine(DbPath);
+            alive = await third.RegisterSessionAsync("h", 3, "v", "fuse", None);
+            // Both sessions beat just now, and both processes' locks are held: nothing to clean.
+            Assert.Empty(await Engine.CleanStaleSessionsAsync(TimeSpan.FromMinutes(10), None));
+
+            // Disposing an engine without closing its session lets go of its liveness lock, as a SIGKILL would.
+            await other.DisposeAsync();
+            Assert.Equal([crashed], await Engine.CleanStaleSessionsAsync(TimeSpan.FromMinutes(10), None));
+            Assert.Equal([alive], (await Engine.ListSessionsAsync(None)).Select(s => s.Id));
+            Assert.Empty(await Engine.ListLocksAsync(None));
+            Assert.Empty(await Engine.CleanStaleSessionsAsync(TimeSpan.FromMinutes(10), None));
+            await third.CloseSessionAsync(alive, None);
+        }
+        Assert.Empty(await Engine.ListSessionsAsync(None));
+        Assert.Empty(Directory.EnumerateFiles(DbPath + "-sessions"));
+    }
+
+    [Fact]
     public async Task Lock_update_returning_null_leaves_locks_alone()
     {
         var record = new LockRecord(LockKind.WebDav, LockMode.Exclusive, new LockOwner(1, LockDoor.WebDav, "c", 1), Token: "opaquelocktoken:x", Info: "<owner/>");

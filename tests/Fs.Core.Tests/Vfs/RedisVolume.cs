@@ -10,10 +10,12 @@ namespace Fs.Core.Tests.Vfs;
 /// </summary>
 internal static class RedisVolume
 {
-    public static async Task<FileSystem> OpenAsync(string dir, int blockSize, int compactThreshold)
+    public static async Task<FileSystem> OpenAsync(string dir, int blockSize, int compactThreshold) =>
+        await OpenAsync(dir, blockSize, compactThreshold, (await RedisServer.Shared).Url(Path.GetFileName(dir)));
+
+    /// <summary>The same volume with its metadata at <paramref name="metaUrl"/> (a cluster or a sentinel's master).</summary>
+    public static async Task<FileSystem> OpenAsync(string dir, int blockSize, int compactThreshold, string metaUrl)
     {
-        var server = await RedisServer.Shared;
-        var metaUrl = server.Url(Path.GetFileName(dir));
         var storageUrl = $"file:///{dir.TrimStart('/')}/objects";
         var formatted = Path.Combine(dir, "formatted");
         if (!File.Exists(formatted))
@@ -58,4 +60,25 @@ public sealed class RedisVfsModelTest(ITestOutputHelper output) : VfsModelTest(o
 {
     protected override Task<FileSystem> OpenFileSystemAsync(string tempDir, int blockSize, int compactThreshold) =>
         RedisVolume.OpenAsync(tempDir, blockSize, compactThreshold);
+}
+
+/// <summary>The file-system conformance suite with its metadata spread over a three-master Redis Cluster.</summary>
+public sealed class RedisClusterVfsConformance : VfsConformance
+{
+    protected override async Task<FileSystem> OpenFileSystemAsync(string tempDir, int blockSize, int compactThreshold) =>
+        await RedisVolume.OpenAsync(tempDir, blockSize, compactThreshold, await RedisTopology.ClusterUrlAsync(Path.GetFileName(tempDir)));
+}
+
+/// <summary>The lock conformance suite on a Redis Cluster.</summary>
+public sealed class RedisClusterLockConformance : LockConformance
+{
+    protected override async Task<FileSystem> OpenFileSystemAsync(string tempDir, int blockSize, int compactThreshold) =>
+        await RedisVolume.OpenAsync(tempDir, blockSize, compactThreshold, await RedisTopology.ClusterUrlAsync(Path.GetFileName(tempDir)));
+}
+
+/// <summary>The file-system conformance suite on a Redis master found through Sentinel.</summary>
+public sealed class RedisSentinelVfsConformance : VfsConformance
+{
+    protected override async Task<FileSystem> OpenFileSystemAsync(string tempDir, int blockSize, int compactThreshold) =>
+        await RedisVolume.OpenAsync(tempDir, blockSize, compactThreshold, await RedisTopology.SentinelUrlAsync(Path.GetFileName(tempDir)));
 }

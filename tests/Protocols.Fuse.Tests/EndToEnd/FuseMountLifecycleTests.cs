@@ -12,12 +12,9 @@ public sealed class FuseMountLifecycleTests(MountedVolume volume) : IClassFixtur
         var mountPoint = Path.Combine(volume.Scratch, "crashed");
         Directory.CreateDirectory(mountPoint);
         // What a SIGKILLed appliance leaves behind: the mount, with nobody reading its /dev/fuse.
-        var master = FuseDevice.Open();
+        var master = FuseKernelMount.Mount(mountPoint, 1 << 20, false, false, TimeSpan.FromSeconds(10));
         using (var channel = new FuseChannel(master, 1 << 20, 1, NullLogger.Instance))
-        {
-            FuseKernelMount.Mount(mountPoint, master, 1 << 20, false, false);
             await Task.Run(() => channel.Initialize(new FuseInitRequest()));
-        }
 
         await using var mount = new FuseMount(volume.Fs, new FuseMountOptions { MountPoint = mountPoint });
         await mount.StartAsync();

@@ -21,9 +21,8 @@ public sealed class FuseChannelTests : IDisposable
     public async Task Init_is_negotiated_and_requests_reach_the_handler_on_cloned_descriptors()
     {
         FuseKernelMount.PrepareMountPoint(MountPoint);
-        var master = FuseDevice.Open();
+        var master = FuseKernelMount.Mount(MountPoint, 1 << 20, allowOther: false, defaultPermissions: false, TimeSpan.FromSeconds(10));
         using var channel = new FuseChannel(master, 1 << 20, readers: 3, NullLogger.Instance);
-        FuseKernelMount.Mount(MountPoint, master, 1 << 20, allowOther: false, defaultPermissions: false);
 
         var info = await Task.Run(() => channel.Initialize(new FuseInitRequest()));
         Assert.True(info.Minor >= FuseConstants.MinimumMinorVersion);
@@ -47,12 +46,9 @@ public sealed class FuseChannelTests : IDisposable
     public async Task A_mount_whose_server_died_is_detected_and_cleared_for_reuse()
     {
         FuseKernelMount.PrepareMountPoint(MountPoint);
-        var master = FuseDevice.Open();
+        var master = FuseKernelMount.Mount(MountPoint, 1 << 20, allowOther: false, defaultPermissions: false, TimeSpan.FromSeconds(10));
         using (var channel = new FuseChannel(master, 1 << 20, readers: 1, NullLogger.Instance))
-        {
-            FuseKernelMount.Mount(MountPoint, master, 1 << 20, allowOther: false, defaultPermissions: false);
             await Task.Run(() => channel.Initialize(new FuseInitRequest()));
-        }
         // Closing the only descriptor is what a crash does: the mount stays, every access fails with ENOTCONN.
         Assert.True(FuseKernelMount.IsMountPoint(MountPoint));
 
@@ -60,6 +56,35 @@ public sealed class FuseChannelTests : IDisposable
 
         Assert.False(FuseKernelMount.IsMountPoint(MountPoint));
         Assert.True(Directory.Exists(MountPoint));
+    }
+
+    [FuseFact]
+    public async Task Fusermount3_hands_over_a_connected_descriptor_and_unmounts_again()
+    {
+        Assert.True(Fusermount.Find() is not null, "fusermount3 (Debian package fuse3, installed by .ci/run) is missing");
+        FuseKernelMount.PrepareMountPoint(MountPoint);
+        var master = Fusermount.Mount(MountPoint, 1 << 20, allowOther: false, defaultPermissions: false, TimeSpan.FromSeconds(10));
+        using var channel = new FuseChannel(master, 1 << 20, readers: 2, NullLogger.Instance);
+        var info = await Task.Run(() => channel.Initialize(new FuseInitRequest()));
+        Assert.True(info.Minor >= FuseConstants.MinimumMinorVersion);
+        channel.Start(2, new RootOnlyFileSystem(), null);
+        Assert.Equal(RootMtime, await Task.Run(() => Directory.GetLastWriteTimeUtc(MountPoint)));
+        Assert.Contains(" fuse.appliance ", await File.ReadAllTextAsync("/proc/self/mountinfo"));
+
+        Assert.Null(Fusermount.Unmount(MountPoint, lazy: false));
+        Assert.False(FuseKernelMount.IsMountPoint(MountPoint));
+        await channel.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [FuseFact]
+    public void Fusermount3_failing_to_mount_is_reported_with_its_own_words()
+    {
+        Assert.True(Fusermount.Find() is not null, "fusermount3 (Debian package fuse3, installed by .ci/run) is missing");
+        var missing = Path.Combine(_root.FullName, "no-such-dir");
+        var e = Assert.Throws<FuseMountException>(() =>
+            Fusermount.Mount(missing, 1 << 20, allowOther: false, defaultPermissions: false, TimeSpan.FromSeconds(10)));
+        Assert.Contains("fusermount3", e.Message);
+        Assert.Contains(missing, e.Message);
     }
 
     /// <summary>Answers GETATTR of the root and ENOENT to every lookup; everything else ENOSYS.</summary>

@@ -62,7 +62,7 @@ public sealed class ClientFilterExportTests : NfsServerTest
         Assert.Equal(13u, mnt.ReadUInt32());
 
         var handle = new byte[Nfs3FileHandles.Size];
-        Server.Handles!.Encode(FsLimits.RootIno, handle);
+        Server.Handles!.Encode(new Nfs3Handle(FsLimits.RootIno, FsLimits.RootIno), handle);
         var reply = await client.CallAsync(Nfs, 3, 1, w => w.WriteOpaque(handle));
         Assert.False(reply.Accepted);
         Assert.Equal((uint)AuthStatus.TooWeak, reply.Reader().ReadUInt32());
@@ -121,5 +121,100 @@ public sealed class MountListTests : NfsServerTest
 
         await client.CallAsync(MountProg, 3, 3, w => w.WriteString("/"));
         Assert.False((await client.CallAsync(MountProg, 3, 2)).Reader().ReadBool());
+    }
+}
+
+public sealed class ExportBoundaryTests : NfsServerTest
+{
+    // The volume root is exported only to a network the test client is not in; "/shared" to everyone.
+    protected override IReadOnlyList<NfsExport> Exports =>
+        [new NfsExport("/shared"), new NfsExport("/", Clients: NfsExport.ParseClients("10.9.0.0/16"))];
+
+    private async Task<(RpcTestClient Client, byte[] Root, ulong RootId)> MountSharedAsync()
+    {
+        var shared = (await Fs.MkdirAsync(Caller.Root, FsLimits.RootIno, "shared", 0x1FF)).Value;
+        await Fs.MkdirAsync(Caller.Root, FsLimits.RootIno, "private", 0x1C0);
+        var client = await ConnectAsync();
+        var root = await MountAsync(client, "/shared");
+        return (client, root, shared.Ino);
+    }
+
+    [Fact]
+    public async Task Dot_dot_of_the_export_root_is_the_export_root_itself()
+    {
+        var (client, root, rootId) = await MountSharedAsync();
+        var (status, up) = await LookupAsync(client, root, "..");
+        Assert.Equal(Nfs3Status.Ok, status);
+        Assert.Equal(root, up);
+        Assert.Equal(rootId, (await GetAttrAsync(client, up)).Attr.FileId);
+
+        var (made, sub) = await MkdirAsync(client, root, "sub");
+        Assert.Equal(Nfs3Status.Ok, made);
+        var (_, back) = await LookupAsync(client, sub, "..");
+        Assert.Equal(rootId, (await GetAttrAsync(client, back)).Attr.FileId);
+        var (_, stillRoot) = await LookupAsync(client, back, "..");
+        Assert.Equal(rootId, (await GetAttrAsync(client, stillRoot)).Attr.FileId);
+        Assert.Equal(Nfs3Status.NoEnt, (await LookupAsync(client, stillRoot, "private")).Status);
+    }
+
+    [Fact]
+    public async Task Readdirplus_of_the_export_root_lists_itself_as_dot_dot()
+    {
+        var (client, root, rootId) = await MountSharedAsync();
+        var reply = await client.CallAsync(Nfs, 3, 17, w =>
+        {
+            w.WriteOpaque(root);
+            w.WriteUInt64(0);
+            w.WriteFixedOpaque(new byte[8]);
+            w.WriteUInt32(4096);
+            w.WriteUInt32(65536);
+        });
+        var r = reply.Reader();
+        Assert.Equal(Nfs3Status.Ok, (Nfs3Status)r.ReadUInt32());
+        SkipPostOp(ref r);
+        r.ReadFixedOpaque(8);
+        var dotDot = false;
+        while (r.ReadBool())
+        {
+            var fileId = r.ReadUInt64();
+            var name = r.ReadString(255);
+            r.ReadUInt64();
+            Assert.True(r.ReadBool());
+            var attr = Fattr.Read(ref r);
+            Assert.True(r.ReadBool());
+            var handle = r.ReadOpaque(64).ToArray();
+            if (name != "..")
+                continue;
+            dotDot = true;
+            Assert.Equal(rootId, fileId);
+            Assert.Equal(rootId, attr.FileId);
+            Assert.Equal(root, handle);
+        }
+        Assert.True(dotDot);
+    }
+
+    [Fact]
+    public async Task A_handle_of_an_export_the_client_is_not_admitted_to_is_refused()
+    {
+        var (client, _, _) = await MountSharedAsync();
+        var volumeRoot = new byte[Nfs3FileHandles.Size];
+        Server.Handles!.Encode(new Nfs3Handle(FsLimits.RootIno, FsLimits.RootIno), volumeRoot);
+        var reply = await client.CallAsync(Nfs, 3, 1, w => w.WriteOpaque(volumeRoot));
+        Assert.False(reply.Accepted);
+        Assert.Equal((uint)AuthStatus.TooWeak, reply.Reader().ReadUInt32());
+    }
+
+    [Fact]
+    public async Task A_handle_of_another_export_in_the_same_call_is_a_bad_handle()
+    {
+        var (client, root, _) = await MountSharedAsync();
+        var (created, file) = await CreateAsync(client, root, "f");
+        Assert.Equal(Nfs3Status.Ok, created);
+        var volumeRoot = new byte[Nfs3FileHandles.Size];
+        Server.Handles!.Encode(new Nfs3Handle(FsLimits.RootIno, FsLimits.RootIno), volumeRoot);
+        // LINK(file, dir, name): the file from /shared, the directory a handle of the volume-root export.
+        var (status, _) = await NfsAsync(client, 15, w => { w.WriteOpaque(file); w.WriteOpaque(volumeRoot); w.WriteString("x"); });
+        Assert.Equal(Nfs3Status.BadHandle, status);
+        Assert.Equal(Errno.ENOENT, (await Fs.LookupAsync(Caller.Root, FsLimits.RootIno, "x")).Error);
     }
 }

@@ -13,13 +13,16 @@ public sealed class RedisServer : IAsyncDisposable
 {
     private static readonly Lazy<Task<RedisServer>> SharedServer = new(() => StartAsync());
     private readonly bool _appendOnly;
+    private readonly string[] _extraArgs;
     private Process? _process;
+    private string? _configFile;
 
-    private RedisServer(string dir, int port, bool appendOnly)
+    private RedisServer(string dir, int port, bool appendOnly, string[] extraArgs)
     {
         Dir = dir;
         Port = port;
         _appendOnly = appendOnly;
+        _extraArgs = extraArgs;
     }
 
     public string Dir { get; }
@@ -32,14 +35,31 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>A metadata URL on this server for the volume whose keys start with {<paramref name="prefix"/>}.</summary>
     public string Url(string prefix) => $"redis://127.0.0.1:{Port}/0?prefix={prefix}";
 
-    /// <summary>Starts a server; with <paramref name="appendOnly"/> it logs and fsyncs every write, so a killed server loses no reply it gave.</summary>
-    public static async Task<RedisServer> StartAsync(bool appendOnly = false)
+    /// <summary>
+    /// Starts a server; with <paramref name="appendOnly"/> it logs and fsyncs every write, so a killed server loses no
+    /// reply it gave. <paramref name="extraArgs"/> are more redis-server options (e.g. cluster mode).
+    /// </summary>
+    public static async Task<RedisServer> StartAsync(bool appendOnly = false, params string[] extraArgs)
     {
         var dir = Path.Combine(Path.GetTempPath(), "redis-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
-        var server = new RedisServer(dir, FreePort(), appendOnly);
+        var server = new RedisServer(dir, FreePort(), appendOnly, extraArgs);
         await server.RunAsync();
         // A server outliving the test process would hold its port and memory; the shared one is never disposed otherwise.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Kill();
+        return server;
+    }
+
+    /// <summary>A Redis Sentinel on a free port watching <paramref name="master"/> as <paramref name="service"/> (quorum 1).</summary>
+    public static async Task<RedisServer> StartSentinelAsync(RedisServer master, string service)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "redis-sentinel-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var config = Path.Combine(dir, "sentinel.conf");
+        // Sentinel rewrites its configuration file, so each sentinel gets a file of its own.
+        await File.WriteAllTextAsync(config, $"sentinel monitor {service} 127.0.0.1 {master.Port} 1\n");
+        var server = new RedisServer(dir, FreePort(), appendOnly: false, ["--sentinel"]) { _configFile = config };
+        await server.RunAsync();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Kill();
         return server;
     }
@@ -54,11 +74,13 @@ public sealed class RedisServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (_configFile is not null)
+            start.ArgumentList.Add(_configFile);
         foreach (var arg in new[]
                  {
                      "--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", Dir, "--save", "",
                      "--appendonly", _appendOnly ? "yes" : "no", "--appendfsync", "always", "--daemonize", "no",
-                 })
+                 }.Concat(_extraArgs))
             start.ArgumentList.Add(arg);
         _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");
         _process.OutputDataReceived += (_, _) => { };
@@ -140,7 +162,7 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
