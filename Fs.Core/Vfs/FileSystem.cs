@@ -67,6 +67,8 @@ public sealed partial class FileSystem : IAsyncDisposable
                 Notify(ChangeKind.Attributes, ino, origin: RemoteOrigin);
                 Notify(ChangeKind.Data, ino, origin: RemoteOrigin);
             };
+            // Whether the name went or came is not said: dropping a cached entry is right either way (inode 0: unknown).
+            feed.EntriesChanged += (parent, name) => Notify(ChangeKind.EntryRemoved, 0, parent, name, origin: RemoteOrigin);
         }
         _metricsCollector = metrics.Attach(this);
     }

@@ -27,6 +27,9 @@ internal sealed class RedisCommit
     /// <summary>Inodes whose attributes or entries this attempt changes; published on the invalidation channel.</summary>
     public HashSet<ulong> Touched { get; } = [];
 
+    /// <summary>Names this attempt adds, removes or points elsewhere; published on the invalidation channel with the name.</summary>
+    public HashSet<(ulong Parent, string Name)> EntriesTouched { get; } = [];
+
     /// <summary>Inodes whose locks this attempt changes; published on the lock channel.</summary>
     public HashSet<ulong> LocksTouched { get; } = [];
 
@@ -147,8 +150,12 @@ internal sealed class RedisCommit
         lock (_sync)
         {
             if (inodeChannel is { } channel)
+            {
                 foreach (var ino in Touched)
                     Publish(channel, ino, origin);
+                foreach (var (parent, name) in EntriesTouched)
+                    Publish(channel, parent, origin + " " + name);
+            }
             foreach (var ino in LocksTouched)
                 Publish(lockChannel, ino, origin);
             keys = [.. _keys];

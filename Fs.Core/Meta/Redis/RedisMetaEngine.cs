@@ -62,6 +62,8 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
 
     public event Action<ulong>? InodesChanged;
 
+    public event Action<ulong, string>? EntriesChanged;
+
     // ---- keys ----
 
     private RedisKey FormatKey => _p + "format";
@@ -117,7 +119,7 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
                         $"The metadata at {Description} has schema version {stored}, newer than this appliance supports ({SchemaVersion}). Upgrade the appliance.");
                 var subscriber = connection.GetSubscriber();
                 await subscriber.SubscribeAsync(_lockChannel, (_, message) => Deliver(message, LocksChanged)).ConfigureAwait(false);
-                await subscriber.SubscribeAsync(_inodeChannel, (_, message) => Deliver(message, InodesChanged, _hints.Forget)).ConfigureAwait(false);
+                await subscriber.SubscribeAsync(_inodeChannel, (_, message) => Deliver(message, InodesChanged, _hints.Forget, EntriesChanged)).ConfigureAwait(false);
                 _connection = connection;
                 _db = db;
                 return db;
@@ -134,22 +136,27 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
         }
     }
 
-    /// <summary>Raises a notice of another appliance's change; our own notices carry our origin and are skipped.</summary>
-    private void Deliver(RedisValue message, Action<ulong>? handler, Action<ulong>? forget = null)
+    /// <summary>
+    /// Raises a notice of another appliance's change: "INO ORIGIN" for an inode, "PARENT ORIGIN NAME" for a name in a
+    /// directory. Our own notices carry our origin and are skipped.
+    /// </summary>
+    private void Deliver(RedisValue message, Action<ulong>? handler, Action<ulong>? forget = null, Action<ulong, string>? entryHandler = null)
     {
-        if (handler is null && forget is null)
-            return;
         var text = (string?)message;
         var space = text?.IndexOf(' ') ?? -1;
-        if (space <= 0 || text!.AsSpan(space + 1).SequenceEqual(_origin)
-            || !ulong.TryParse(text.AsSpan(0, space), NumberStyles.None, CultureInfo.InvariantCulture, out var ino))
+        if (space <= 0 || !ulong.TryParse(text.AsSpan(0, space), NumberStyles.None, CultureInfo.InvariantCulture, out var ino))
+            return;
+        var rest = text!.AsSpan(space + 1);
+        var nameAt = rest.IndexOf(' ');
+        if ((nameAt < 0 ? rest : rest[..nameAt]).SequenceEqual(_origin))
             return;
         forget?.Invoke(ino);
-        if (handler is null)
-            return;
         try
         {
-            handler(ino);
+            if (nameAt < 0)
+                handler?.Invoke(ino);
+            else
+                entryHandler?.Invoke(ino, text![(space + 2 + nameAt)..]);
         }
         catch (Exception e)
         {
