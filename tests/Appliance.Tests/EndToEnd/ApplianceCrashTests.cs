@@ -9,6 +9,7 @@ namespace Appliance.Tests.EndToEnd;
 /// One of two appliance processes on a volume (Redis + s3rver) killed with SIGKILL (issue 6, acceptance 4): the survivor
 /// releases its locks and deletes the files it kept open after they were unlinked, within the configured session timeout.
 /// </summary>
+[Collection(ApplianceProcessesCollection.Name)]
 public sealed class ApplianceCrashTests(ITestOutputHelper output) : IAsyncLifetime
 {
     /// <summary>Short, so the test waits seconds, not the default minute; beats then come every 250 ms.</summary>
@@ -73,12 +74,12 @@ public sealed class ApplianceCrashTests(ITestOutputHelper output) : IAsyncLifeti
         output.WriteLine($"after SIGKILL (session timeout {SessionTimeout.TotalSeconds} s): fcntl waiter granted after {Ms(posixFree)}, " +
             $"WebDAV lock free after {Ms(davFree)}, unlinked open file deleted after {Ms(deleted)}");
 
-        // Within the timeout, plus 750 ms for this test's probes (a status run takes the longest) on a loaded machine; and
-        // not before A's session could have timed out (its last beat at most one beat before the kill).
+        // Within the timeout, plus 1.5 s for this test's probes (a status run takes the longest) and a late beat of B on a
+        // loaded machine; and not before A's session could have timed out (its last beat at most one beat before the kill).
         foreach (var (what, elapsed) in new[] { ("fcntl lock", posixFree), ("WebDAV lock", davFree), ("unlinked file", deleted) })
         {
             Assert.True(elapsed is not null, $"{what} still held {deadline.TotalSeconds} s after the kill");
-            Assert.True(elapsed < SessionTimeout + TimeSpan.FromMilliseconds(750), $"{what} released after {Ms(elapsed)}");
+            Assert.True(elapsed < SessionTimeout + TimeSpan.FromMilliseconds(1500), $"{what} released after {Ms(elapsed)}");
             Assert.True(elapsed > SessionTimeout - TimeSpan.FromSeconds(1), $"{what} released after {Ms(elapsed)}, before A's session timed out");
         }
         // The appliance that cleans the session wakes its own waiters at once, as a release notice from another would.

@@ -6,6 +6,16 @@ using Fs.Core.Tests.Objects;
 namespace Appliance.Tests.EndToEnd;
 
 /// <summary>
+/// The test classes that run several appliance processes at once; one at a time, so the timings they check are not
+/// measured on a machine their neighbours have loaded with more appliances.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class ApplianceProcessesCollection
+{
+    public const string Name = "several appliance processes";
+}
+
+/// <summary>
 /// One volume with metadata on a real redis-server and blocks on a real s3rver, for several <c>appliance serve</c>
 /// processes at once; the first appliance started on it formats it.
 /// </summary>

@@ -43,6 +43,7 @@ public sealed class TwoAppliances : IAsyncLifetime
 /// Two appliance processes serving one volume (issue 6, acceptance 3): what one writes the other reads, a rename through
 /// one is seen by the other within the coherence window, locks hold across them, and NFS handles are the volume's.
 /// </summary>
+[Collection(ApplianceProcessesCollection.Name)]
 public sealed class TwoAppliancesTests(TwoAppliances appliances, ITestOutputHelper output) : IClassFixture<TwoAppliances>
 {
     /// <summary>How soon another appliance sees a change: the default FUSE attribute and entry timeout (1 s).</summary>
