@@ -19,7 +19,7 @@ internal sealed partial class FuseOperations
         var opened = await _fs.OpenAsync(CallerOf(request), request.NodeId, (OpenFlags)input.Flags & PassedFlags).ConfigureAwait(false);
         if (!opened.Ok)
         {
-            request.Fail((int)opened.Error);
+            request.Fail((int)Stale(opened.Error));
             return;
         }
         _handles[(ulong)opened.Value.Id] = opened.Value;

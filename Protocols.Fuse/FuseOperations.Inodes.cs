@@ -52,8 +52,11 @@ internal sealed partial class FuseOperations
         return default;
     }
 
-    private async ValueTask GetAttrAsync(FuseRequest request) =>
-        ReplyAttr(request, await _fs.GetAttrAsync(request.NodeId).ConfigureAwait(false));
+    private async ValueTask GetAttrAsync(FuseRequest request)
+    {
+        var found = await _fs.GetAttrAsync(request.NodeId).ConfigureAwait(false);
+        ReplyAttr(request, found.Ok ? found : Stale(found.Error));
+    }
 
     private async ValueTask SetAttrAsync(FuseRequest request)
     {

@@ -137,6 +137,13 @@ internal sealed partial class FuseOperations : IFuseRequestHandler
 
     private LockOwner Owner(ulong lockOwner) => new(_fs.Session, LockDoor.Fuse, "local", lockOwner);
 
+    /// <summary>
+    /// The answer for an inode the kernel names that the volume no longer has: ESTALE, on which the kernel looks the path
+    /// up again and retries (ENOENT would fail the call). It happens when another appliance replaced or removed a name
+    /// and its notice has not arrived yet, or was lost.
+    /// </summary>
+    private static Errno Stale(Errno errno) => errno == Errno.ENOENT ? Errno.ESTALE : errno;
+
     private static void Reply(FuseRequest request, Errno errno)
     {
         if (errno == Errno.OK)

@@ -25,13 +25,18 @@ internal static class ServeCommand
             Description = $"Admin HTTP endpoint (/metrics, /healthz, /loglevel), or off [default: 127.0.0.1:{AdminEndpoint.DefaultPort}]",
             HelpName = "ADDR:PORT|off",
         };
+        var sessionTimeout = new Option<double?>("--session-timeout")
+        {
+            Description = "Seconds without a heartbeat after which the other appliances of the volume clean this one's session up [default: 60]",
+            HelpName = "SECONDS",
+        };
         var webdav = new WebDavFlags();
         var fuse = new FuseFlags();
         var nfs = new NfsFlags();
 
         var command = new Command("serve", "Serve the volume (formatting it first when it is new)")
         {
-            cacheDir, cacheSize, memoryCache, encryptKey, admin,
+            cacheDir, cacheSize, memoryCache, encryptKey, admin, sessionTimeout,
         };
         webdav.AddTo(command);
         fuse.AddTo(command);
@@ -42,6 +47,7 @@ internal static class ServeCommand
             var adminEndpoint = AdminEndpoint.Parse(context.Settings.Get(parse.GetValue(admin), SettingKeys.Admin));
             var metrics = new FileSystemMetrics(new MetricsRegistry());
             var defaults = new FileSystemOptions { MetaUrl = location.MetaUrl };
+            var timeout = context.Settings.GetSeconds(parse.GetValue(sessionTimeout), SettingKeys.SessionTimeout) ?? defaults.SessionTimeout;
             var fileSystem = defaults with
             {
                 StorageUrl = location.StorageGiven ? location.StorageUrl : null,
@@ -52,6 +58,9 @@ internal static class ServeCommand
                     ? Path.GetFullPath(key, context.WorkingDirectory)
                     : null,
                 Metrics = metrics,
+                SessionTimeout = timeout,
+                // A dozen beats per timeout (5 s for the default 60 s), so a few slow round trips do not expire a live appliance.
+                HeartbeatInterval = timeout / 12,
             };
 
             // RunAsync disposes the host (asynchronously, as VolumeService needs) whether it stops cleanly or fails to start.

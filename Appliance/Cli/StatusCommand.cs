@@ -59,7 +59,8 @@ internal static class StatusCommand
                 Markup.Escape(s.Host),
                 s.Pid.ToString(CultureInfo.InvariantCulture),
                 Markup.Escape(s.Version),
-                Markup.Escape(s.Doors),
+                // One door a line: a narrow console then wraps within a door, not across them.
+                s.Doors.Length == 0 ? "none" : Markup.Escape(s.Doors.Replace(", ", "\n", StringComparison.Ordinal)),
                 s.StartedUtc.ToString("u", CultureInfo.InvariantCulture),
                 string.Create(CultureInfo.InvariantCulture, $"{(now - s.HeartbeatUtc).TotalSeconds:0}s ago"));
         }

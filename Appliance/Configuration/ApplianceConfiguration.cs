@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
 namespace Appliance.Configuration;
@@ -45,6 +46,7 @@ public static class SettingKeys
     public const string LogLevel = "LogLevel";
     public const string LogFile = "LogFile";
     public const string Admin = "Admin";
+    public const string SessionTimeout = "SessionTimeout";
 }
 
 /// <summary>One view over flags and configuration: a flag that was given wins, otherwise the configured value, otherwise null.</summary>
@@ -62,4 +64,21 @@ public sealed class Settings(IConfiguration configuration)
 
     public long? GetSize(long? flag, string key) =>
         flag ?? (Get(null, key) is { } text ? ByteSize.Parse(text, key) : null);
+
+    /// <summary>A duration in seconds (fractions allowed), more than zero; null when neither flag nor configuration gives one.</summary>
+    public TimeSpan? GetSeconds(double? flag, string key)
+    {
+        var seconds = flag;
+        if (seconds is null && Get(null, key) is { } text)
+        {
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed))
+                throw new InvalidSettingException($"{key}: '{text}' is not a number of seconds");
+            seconds = parsed;
+        }
+        if (seconds is not { } value)
+            return null;
+        if (!(value > 0) || double.IsInfinity(value))
+            throw new InvalidSettingException($"{key}: {value.ToString(CultureInfo.InvariantCulture)} is not a positive number of seconds");
+        return TimeSpan.FromSeconds(value);
+    }
 }

@@ -236,6 +236,16 @@ public sealed partial class LockManager : IAsyncDisposable
         fired?.TrySetResult();
     }
 
+    /// <summary>Wakes every request waiting on any inode: locks went on inodes not named one by one (a dead session's, cleaned here).</summary>
+    public void NotifyAllChanged()
+    {
+        ulong[] waited;
+        lock (_gate)
+            waited = [.. _signals.Keys];
+        foreach (var ino in waited)
+            NotifyChanged(ino);
+    }
+
     /// <summary>Ends every wait in progress with EINTR; the locks in the store stay.</summary>
     public ValueTask DisposeAsync()
     {

@@ -11,4 +11,10 @@ public interface IMetaChangeFeed
 
     /// <summary>An inode's attributes, or a directory's entries, changed on another appliance.</summary>
     event Action<ulong>? InodesChanged;
+
+    /// <summary>
+    /// A name in a directory (parent inode, name) appeared, went, or now names another inode, changed on another
+    /// appliance: caches that map names to inodes (the FUSE kernel's entries) must drop it.
+    /// </summary>
+    event Action<ulong, string>? EntriesChanged;
 }

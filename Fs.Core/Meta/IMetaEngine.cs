@@ -34,6 +34,9 @@ public interface IMetaEngine : IAsyncDisposable
 
     ValueTask HeartbeatAsync(long session, CancellationToken ct);
 
+    /// <summary>Records the doors a session serves, once they listen (their ports are known only then); a closed session stays closed.</summary>
+    ValueTask SetSessionDoorsAsync(long session, string doors, CancellationToken ct);
+
     /// <summary>Ends a session: releases its locks and open-file records, deleting files that were unlinked while open.</summary>
     ValueTask CloseSessionAsync(long session, CancellationToken ct);
 

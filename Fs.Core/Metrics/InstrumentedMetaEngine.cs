@@ -30,6 +30,9 @@ public sealed class InstrumentedMetaEngine(IMetaEngine inner, FileSystemMetrics 
 
     public ValueTask HeartbeatAsync(long session, CancellationToken ct) => Measure("heartbeat", () => inner.HeartbeatAsync(session, ct));
 
+    public ValueTask SetSessionDoorsAsync(long session, string doors, CancellationToken ct) =>
+        Measure("set_session_doors", () => inner.SetSessionDoorsAsync(session, doors, ct));
+
     public ValueTask CloseSessionAsync(long session, CancellationToken ct) => Measure("close_session", () => inner.CloseSessionAsync(session, ct));
 
     public ValueTask<IReadOnlyList<SessionInfo>> ListSessionsAsync(CancellationToken ct) => Measure("list_sessions", () => inner.ListSessionsAsync(ct));

@@ -9,7 +9,10 @@ public enum ChangeKind : byte
     Data,
     /// <summary>A name appeared in directory <see cref="ChangeNotice.Parent"/>.</summary>
     EntryAdded,
-    /// <summary>A name went from directory <see cref="ChangeNotice.Parent"/> (<see cref="ChangeNotice.Ino"/> is the inode it named).</summary>
+    /// <summary>
+    /// A name went from directory <see cref="ChangeNotice.Parent"/> (<see cref="ChangeNotice.Ino"/> is the inode it named,
+    /// 0 when not known: a name another appliance changed).
+    /// </summary>
     EntryRemoved,
 }
 

@@ -67,6 +67,8 @@ public sealed partial class FileSystem : IAsyncDisposable
                 Notify(ChangeKind.Attributes, ino, origin: RemoteOrigin);
                 Notify(ChangeKind.Data, ino, origin: RemoteOrigin);
             };
+            // Whether the name went or came is not said: dropping a cached entry is right either way (inode 0: unknown).
+            feed.EntriesChanged += (parent, name) => Notify(ChangeKind.EntryRemoved, 0, parent, name, origin: RemoteOrigin);
         }
         _metricsCollector = metrics.Attach(this);
     }
@@ -219,6 +221,9 @@ public sealed partial class FileSystem : IAsyncDisposable
         }
     }
 
+    /// <summary>Records in this process's session the doors serving the volume, so `appliance status` anywhere lists them.</summary>
+    public ValueTask SetSessionDoorsAsync(string doors, CancellationToken ct = default) => _meta.SetSessionDoorsAsync(Session, doors, ct);
+
     /// <summary>Reads a block straight from the object store (bypassing the cache) and checks it decodes; false when missing or corrupt.</summary>
     public async ValueTask<bool> VerifyBlockAsync(BlockKey key, CancellationToken ct = default)
     {
@@ -290,17 +295,29 @@ public sealed partial class FileSystem : IAsyncDisposable
     private async Task SessionLoopAsync()
     {
         var ct = _stop.Token;
+        // Stale sessions are looked for once a beat, so one is judged stale a beat early: a session that stopped right after
+        // its last beat is then cleaned no later than SessionTimeout after it stopped, not a beat past it. The beats keep
+        // their period however long a round takes (a timer, not a delay after the work), so that bound holds under load.
+        var staleAfter = _options.SessionTimeout > 2 * _options.HeartbeatInterval
+            ? _options.SessionTimeout - _options.HeartbeatInterval
+            : _options.SessionTimeout;
+        using var beats = new PeriodicTimer(_options.HeartbeatInterval);
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(_options.HeartbeatInterval, ct).ConfigureAwait(false);
+                await beats.WaitForNextTickAsync(ct).ConfigureAwait(false);
                 await _meta.HeartbeatAsync(Session, ct).ConfigureAwait(false);
-                var cleaned = await _meta.CleanStaleSessionsAsync(_options.SessionTimeout, ct).ConfigureAwait(false);
+                var cleaned = await _meta.CleanStaleSessionsAsync(staleAfter, ct).ConfigureAwait(false);
                 foreach (var id in cleaned)
                     _logger.LogWarning("session {Session} stopped beating; its locks and open files were released", id);
                 if (cleaned.Count > 0)
+                {
+                    // The other appliances hear of the released locks from the engine; this one's own waiters would only
+                    // notice at their next poll.
+                    _locks.NotifyAllChanged();
                     _deleter.Wake();
+                }
                 Format = await _meta.LoadFormatAsync(ct).ConfigureAwait(false) ?? Format;
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)

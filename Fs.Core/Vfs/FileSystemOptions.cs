@@ -39,8 +39,10 @@ public sealed record FileSystemOptions
     /// <summary>Host name and doors recorded with this process's session.</summary>
     public string SessionDoors { get; init; } = "";
 
+    /// <summary>How often this process's session beats, and how often it looks for other sessions that stopped beating.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>A session that stopped beating (a crashed appliance) is cleaned by the others within this time: its locks released, its open-but-unlinked files deleted.</summary>
     public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Where the volume's metrics are kept; null keeps them in a registry of the volume's own that nobody scrapes.</summary>

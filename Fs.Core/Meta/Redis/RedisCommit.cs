@@ -25,8 +25,14 @@ internal sealed class RedisCommit
     /// <summary>Whether this attempt may decide on remembered values (<see cref="RedisHints"/>) instead of reading them.</summary>
     public bool Speculative { get; init; }
 
+    /// <summary>What starts a notice about a directory entry, so it is never read as a list of inodes.</summary>
+    public const string EntryMark = "E ";
+
     /// <summary>Inodes whose attributes or entries this attempt changes; published on the invalidation channel.</summary>
     public HashSet<ulong> Touched { get; } = [];
+
+    /// <summary>Names this attempt adds, removes or points elsewhere; published on the invalidation channel with the name.</summary>
+    public HashSet<(ulong Parent, string Name)> EntriesTouched { get; } = [];
 
     /// <summary>Inodes whose locks this attempt changes; published on the lock channel.</summary>
     public HashSet<ulong> LocksTouched { get; } = [];
@@ -148,7 +154,11 @@ internal sealed class RedisCommit
         lock (_sync)
         {
             if (inodeChannel is { } channel)
+            {
                 Publish(channel, Touched, origin);
+                foreach (var (parent, name) in EntriesTouched)
+                    PublishEntry(channel, parent, name, origin);
+            }
             Publish(lockChannel, LocksTouched, origin);
             keys = [.. _keys];
             args = new RedisValue[2 + _guards.Count + _ops.Count];
@@ -180,9 +190,21 @@ internal sealed class RedisCommit
         return (long)result == 1;
     }
 
+    /// <summary>A name that appeared, went or changed in a directory: "E PARENT ORIGIN NAME" (the name last, as it may hold spaces).</summary>
+    private void PublishEntry(RedisChannel channel, ulong parent, string name, string origin)
+    {
+        _ops.Add("PUBLISH");
+        _ops.Add(0);
+        _ops.Add(2);
+        _ops.Add(channel.ToString());
+        _ops.Add(EntryMark + parent.ToString(CultureInfo.InvariantCulture) + " " + origin + " " + name);
+        _opCount++;
+    }
+
     /// <summary>
-    /// One notice per commit and channel, "INO INO ... ORIGIN": every appliance, this one included, receives and parses each
-    /// notice, so a create (directory and new file) costs one message rather than two.
+    /// Inodes whose attributes or data changed, one notice per commit and channel, "INO INO ... ORIGIN": every appliance,
+    /// this one included, receives and parses each notice, so a create (directory and new file) costs one message rather
+    /// than two.
     /// </summary>
     private void Publish(RedisChannel channel, HashSet<ulong> inodes, string origin)
     {

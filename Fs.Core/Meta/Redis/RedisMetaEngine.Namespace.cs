@@ -58,6 +58,7 @@ public sealed partial class RedisMetaEngine
         commit.Op("HSET", EntriesKey(parent), name, entry);
         commit.Op("ZADD", CookiesKey(parent), cookie, name);
         commit.Touched.Add(parent);
+        commit.EntriesTouched.Add((parent, name));
         commit.OnCommit(h => h.SetEntry(parent, name, entry));
     }
 
@@ -66,6 +67,7 @@ public sealed partial class RedisMetaEngine
         commit.Op("HDEL", EntriesKey(parent), name);
         commit.Op("ZREM", CookiesKey(parent), name);
         commit.Touched.Add(parent);
+        commit.EntriesTouched.Add((parent, name));
         commit.OnCommit(h => h.SetEntry(parent, name, null));
     }
 

@@ -46,6 +46,20 @@ public sealed partial class RedisMetaEngine
         await db.SortedSetAddAsync(SessionsKey, session, NowMs(), SortedSetWhen.Exists).ConfigureAwait(false);
     }
 
+    public async ValueTask SetSessionDoorsAsync(long session, string doors, CancellationToken ct)
+    {
+        await MutateAsync<bool>(async (db, c) =>
+        {
+            // Writing the hash of a session another appliance has already closed as stale would leave it behind for good.
+            var beat = await db.SortedSetScoreAsync(SessionsKey, session).ConfigureAwait(false);
+            c.Guard("ZSCORE", SessionsKey, session, beat.HasValue ? (RedisValue)beat.Value : RedisValue.Null);
+            if (beat is null)
+                return false;
+            c.Op("HSET", SessionKey(session), "doors", doors);
+            return true;
+        }, ct).ConfigureAwait(false);
+    }
+
     public async ValueTask CloseSessionAsync(long session, CancellationToken ct)
     {
         await MutateAsync((db, c) => CloseSessionAsync(db, c, session), ct).ConfigureAwait(false);

@@ -65,6 +65,8 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
 
     public event Action<ulong>? InodesChanged;
 
+    public event Action<ulong, string>? EntriesChanged;
+
     // ---- keys ----
 
     private RedisKey FormatKey => _p + "format";
@@ -120,7 +122,7 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
                         $"The metadata at {Description} has schema version {stored}, newer than this appliance supports ({SchemaVersion}). Upgrade the appliance.");
                 var subscriber = connection.GetSubscriber();
                 await subscriber.SubscribeAsync(_lockChannel, (_, message) => Deliver(message, LocksChanged)).ConfigureAwait(false);
-                await subscriber.SubscribeAsync(_inodeChannel, (_, message) => Deliver(message, InodesChanged, _hints.Forget)).ConfigureAwait(false);
+                await subscriber.SubscribeAsync(_inodeChannel, (_, message) => Deliver(message, InodesChanged, _hints.Forget, EntriesChanged)).ConfigureAwait(false);
                 _connection = connection;
                 _db = db;
                 return db;
@@ -138,20 +140,28 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
     }
 
     /// <summary>
-    /// Raises a notice of another appliance's change for each inode it names ("INO INO ... ORIGIN"); our own notices carry
-    /// our origin and are skipped.
+    /// Raises a notice of another appliance's change: "INO INO ... ORIGIN" for inodes whose attributes or data changed,
+    /// "E PARENT ORIGIN NAME" for a name in a directory. Our own notices carry our origin and are skipped.
     /// </summary>
-    private void Deliver(RedisValue message, Action<ulong>? handler, Action<ulong>? forget = null)
+    private void Deliver(RedisValue message, Action<ulong>? handler, Action<ulong>? forget = null, Action<ulong, string>? entryHandler = null)
     {
+        var text = (string?)message;
+        if (text is null)
+            return;
+        if (text.StartsWith(RedisCommit.EntryMark, StringComparison.Ordinal))
+        {
+            DeliverEntry(text.AsSpan(RedisCommit.EntryMark.Length), forget, entryHandler);
+            return;
+        }
         if (handler is null && forget is null)
             return;
-        var text = ((string?)message).AsSpan();
-        var space = text.LastIndexOf(' ');
-        if (space <= 0 || text[(space + 1)..].SequenceEqual(_origin))
+        var span = text.AsSpan();
+        var space = span.LastIndexOf(' ');
+        if (space <= 0 || span[(space + 1)..].SequenceEqual(_origin))
             return;
-        foreach (var range in text[..space].Split(' '))
+        foreach (var range in span[..space].Split(' '))
         {
-            if (!ulong.TryParse(text[range], NumberStyles.None, CultureInfo.InvariantCulture, out var ino))
+            if (!ulong.TryParse(span[range], NumberStyles.None, CultureInfo.InvariantCulture, out var ino))
                 continue;
             forget?.Invoke(ino);
             if (handler is null)
@@ -164,6 +174,26 @@ public sealed partial class RedisMetaEngine : IMetaEngine, IMetaChangeFeed
             {
                 _logger.LogWarning(e, "A change listener failed on inode {Ino}", ino);
             }
+        }
+    }
+
+    private void DeliverEntry(ReadOnlySpan<char> notice, Action<ulong>? forget, Action<ulong, string>? entryHandler)
+    {
+        var space = notice.IndexOf(' ');
+        if (space <= 0 || !ulong.TryParse(notice[..space], NumberStyles.None, CultureInfo.InvariantCulture, out var parent))
+            return;
+        var rest = notice[(space + 1)..];
+        var nameAt = rest.IndexOf(' ');
+        if (nameAt <= 0 || rest[..nameAt].SequenceEqual(_origin))
+            return;
+        forget?.Invoke(parent);
+        try
+        {
+            entryHandler?.Invoke(parent, rest[(nameAt + 1)..].ToString());
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "A change listener failed on entries of directory {Ino}", parent);
         }
     }
 

@@ -26,6 +26,12 @@ public sealed partial class SqliteMetaEngine
             .ConfigureAwait(false);
     }
 
+    public async ValueTask SetSessionDoorsAsync(long session, string doors, CancellationToken ct)
+    {
+        await WriteAsync(c => new Result<int>(c.Execute("UPDATE sessions SET doors = ?2 WHERE id = ?1", session, doors)), ct)
+            .ConfigureAwait(false);
+    }
+
     public async ValueTask CloseSessionAsync(long session, CancellationToken ct)
     {
         await WriteAsync(c => new Result<int>(CloseSession(c, session)), ct, durable: true).ConfigureAwait(false);

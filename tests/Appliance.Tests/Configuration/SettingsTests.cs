@@ -42,6 +42,29 @@ public sealed class SettingsTests : IDisposable
     }
 
     [Fact]
+    public void A_configured_session_timeout_is_seconds_and_the_flag_wins()
+    {
+        File.WriteAllText(Path.Combine(_dir, ApplianceConfiguration.FileName), """{ "SessionTimeout": "2.5" }""");
+        var settings = new Settings(ApplianceConfiguration.Load(_dir));
+
+        Assert.Equal(TimeSpan.FromSeconds(2.5), settings.GetSeconds(null, SettingKeys.SessionTimeout));
+        Assert.Equal(TimeSpan.FromSeconds(10), settings.GetSeconds(10, SettingKeys.SessionTimeout));
+    }
+
+    [Theory]
+    [InlineData("soon")]
+    [InlineData("0")]
+    [InlineData("-3")]
+    public void A_session_timeout_that_is_not_a_positive_number_of_seconds_is_reported_with_its_name(string configured)
+    {
+        File.WriteAllText(Path.Combine(_dir, ApplianceConfiguration.FileName), $$"""{ "SessionTimeout": "{{configured}}" }""");
+        var settings = new Settings(ApplianceConfiguration.Load(_dir));
+
+        var e = Assert.Throws<InvalidSettingException>(() => settings.GetSeconds(null, SettingKeys.SessionTimeout));
+        Assert.Contains("SessionTimeout", e.Message);
+    }
+
+    [Fact]
     public void Empty_configured_values_count_as_not_set()
     {
         File.WriteAllText(Path.Combine(_dir, ApplianceConfiguration.FileName), """{ "Storage": "  " }""");

@@ -4,8 +4,8 @@ using System.Threading.Channels;
 
 namespace Appliance.Tests.EndToEnd;
 
-/// <summary>A built program of this solution run with <c>dotnet exec</c>, its output lines collected as they come.</summary>
-internal sealed partial class ChildProcess : IAsyncDisposable
+/// <summary>A built program of this solution run with <c>dotnet exec</c> (or another program), its output lines collected as they come.</summary>
+public sealed partial class ChildProcess : IAsyncDisposable
 {
     private const int SIGTERM = 15;
 
@@ -20,6 +20,8 @@ internal sealed partial class ChildProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Everything printed so far on both streams, for assertion messages.</summary>
     public string Transcript
     {
@@ -32,18 +34,23 @@ internal sealed partial class ChildProcess : IAsyncDisposable
 
     /// <summary>Starts <paramref name="assembly"/> (a dll next to the test assembly) with a clean APPLIANCE_* environment.</summary>
     public static ChildProcess Start(string assembly, string workingDirectory, params string[] args) =>
-        Start(null, assembly, workingDirectory, args);
+        StartProgram(DotnetHost(), workingDirectory, ["exec", Path.Combine(AppContext.BaseDirectory, assembly), .. args]);
 
     /// <summary>
     /// Starts <paramref name="assembly"/> as the unprivileged user <paramref name="uid"/>:<paramref name="gid"/> (through
     /// setpriv, which execs in place, so the process is still the one signalled), with its home in the working directory.
     /// </summary>
     public static ChildProcess StartAs(uint uid, uint gid, string assembly, string workingDirectory, params string[] args) =>
-        Start((uid, gid), assembly, workingDirectory, args);
+        Launch("setpriv", workingDirectory, home: workingDirectory,
+            [$"--reuid={uid}", $"--regid={gid}", "--clear-groups", "--", DotnetHost(), "exec", Path.Combine(AppContext.BaseDirectory, assembly), .. args]);
 
-    private static ChildProcess Start((uint Uid, uint Gid)? user, string assembly, string workingDirectory, string[] args)
+    /// <summary>Starts <paramref name="program"/> (found on PATH) with a clean APPLIANCE_* environment.</summary>
+    public static ChildProcess StartProgram(string program, string workingDirectory, params string[] args) =>
+        Launch(program, workingDirectory, home: null, args);
+
+    private static ChildProcess Launch(string program, string workingDirectory, string? home, string[] args)
     {
-        var info = new ProcessStartInfo(user is null ? DotnetHost() : "setpriv")
+        var info = new ProcessStartInfo(program)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -51,14 +58,8 @@ internal sealed partial class ChildProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        if (user is { } id)
-        {
-            foreach (var arg in new[] { $"--reuid={id.Uid}", $"--regid={id.Gid}", "--clear-groups", "--", DotnetHost() })
-                info.ArgumentList.Add(arg);
-            info.Environment["HOME"] = workingDirectory;
-        }
-        info.ArgumentList.Add("exec");
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assembly));
+        if (home is not null)
+            info.Environment["HOME"] = home;
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
         foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("APPLIANCE_", StringComparison.OrdinalIgnoreCase)).ToList())
@@ -94,6 +95,13 @@ internal sealed partial class ChildProcess : IAsyncDisposable
         }
         Assert.Fail($"process exited (code {ExitCode}) without a matching line; output:\n{Transcript}");
         return "";
+    }
+
+    /// <summary>Writes one line to the process's standard input.</summary>
+    public async Task SendLineAsync(string line)
+    {
+        await _process.StandardInput.WriteLineAsync(line);
+        await _process.StandardInput.FlushAsync();
     }
 
     /// <summary>Asks for a clean shutdown, as systemd and Ctrl+C do (Process.Kill sends SIGKILL, which is the other test).</summary>

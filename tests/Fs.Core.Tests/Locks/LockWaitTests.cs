@@ -83,6 +83,26 @@ public sealed class LockWaitTests : LockManagerTestBase
     }
 
     [Fact]
+    public async Task NotifyAllChangedWakesTheWaitersOfEveryInodeWithoutPolling()
+    {
+        var locks = NewManager();
+        var remote = new LockOwner(99, LockDoor.Nfs, "10.0.0.9", 1);
+        Assert.Equal(Errno.OK, await locks.SetPosixAsync(File, remote, LockMode.Exclusive, 0, 10, wait: false, pid: 1));
+        Assert.Equal(Errno.OK, await locks.FlockAsync(OtherFile, remote, LockMode.Exclusive, wait: false));
+        var posix = locks.SetPosixAsync(File, FuseA, LockMode.Shared, 0, 10, wait: true, pid: 2).AsTask();
+        var flock = locks.FlockAsync(OtherFile, FuseB, LockMode.Exclusive, wait: true).AsTask();
+        // As a dead session's locks go when an appliance cleans it: in the store, the inodes not named to the manager.
+        await ReleaseBehindTheManagersBackAsync(remote);
+        await AssertStillWaitingAsync(posix);
+        await AssertStillWaitingAsync(flock);
+
+        locks.NotifyAllChanged();
+
+        Assert.Equal(Errno.OK, await posix.WaitAsync(Patience));
+        Assert.Equal(Errno.OK, await flock.WaitAsync(Patience));
+    }
+
+    [Fact]
     public async Task ReleasingADepartedClientWakesItsWaiters()
     {
         var locks = NewManager();
@@ -148,6 +168,7 @@ public sealed class LockWaitTests : LockManagerTestBase
     /// <summary>Another appliance drops the lock in the shared store; this manager hears nothing of it.</summary>
     private async Task ReleaseBehindTheManagersBackAsync(LockOwner owner)
     {
-        await Store.UpdateLocksAsync(File, l => ((IReadOnlyList<LockRecord>?)[.. l.Where(r => r.Owner != owner)], 0), CancellationToken.None);
+        foreach (var ino in new[] { File, OtherFile })
+            await Store.UpdateLocksAsync(ino, l => ((IReadOnlyList<LockRecord>?)[.. l.Where(r => r.Owner != owner)], 0), CancellationToken.None);
     }
 }

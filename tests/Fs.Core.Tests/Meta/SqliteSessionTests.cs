@@ -59,6 +59,19 @@ public class SqliteSessionTests : SqliteEngineTest
     }
 
     [Fact]
+    public async Task A_session_lists_the_doors_recorded_after_it_registered_and_a_closed_one_stays_closed()
+    {
+        var first = await Engine.RegisterSessionAsync("a", 1, "v", "", None);
+        var second = await Engine.RegisterSessionAsync("b", 2, "v", "", None);
+        await Engine.SetSessionDoorsAsync(second, "nfs on 127.0.0.1:2049, fuse at /mnt", None);
+        Assert.Equal(["", "nfs on 127.0.0.1:2049, fuse at /mnt"], (await Engine.ListSessionsAsync(None)).Select(s => s.Doors));
+
+        await Engine.CloseSessionAsync(first, None);
+        await Engine.SetSessionDoorsAsync(first, "webdav on http://127.0.0.1:8080/", None);
+        Assert.Equal([second], (await Engine.ListSessionsAsync(None)).Select(s => s.Id));
+    }
+
+    [Fact]
     public async Task Stale_session_cleanup_releases_its_locks_and_deletes_its_unlinked_files()
     {
         var live = await Engine.RegisterSessionAsync("a", 1, "v", "nfs", None);

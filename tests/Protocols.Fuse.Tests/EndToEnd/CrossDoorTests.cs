@@ -33,6 +33,32 @@ public sealed class CrossDoorTests(MountedVolume volume) : IClassFixture<Mounted
     }
 
     [FuseFact]
+    public async Task A_name_replaced_without_a_notice_is_looked_up_again_rather_than_reported_missing()
+    {
+        var path = Path.Combine(volume.Path, "replaced-quietly");
+        var old = (await Fs.CreateAsync(Caller.Root, FsLimits.RootIno, "replaced-quietly", 0x1A4, OpenFlags.ReadWrite)).Value;
+        await Fs.WriteAsync(old.Handle, 0, "old"u8.ToArray());
+        await Fs.ReleaseAsync(old.Handle);
+        var replacement = (await Fs.CreateAsync(Caller.Root, FsLimits.RootIno, "replacement", 0x1A4, OpenFlags.ReadWrite)).Value;
+        await Fs.WriteAsync(replacement.Handle, 0, "new"u8.ToArray());
+        await Fs.ReleaseAsync(replacement.Handle);
+        Assert.Equal("old", await File.ReadAllTextAsync(path)); // the kernel now maps the name to the old inode
+
+        // Straight through the engine, as another appliance does: no notice reaches this mount, its entry stays cached.
+        Assert.True((await Fs.Meta.RenameAsync(Caller.Root, FsLimits.RootIno, "replacement", FsLimits.RootIno, "replaced-quietly", RenameFlags.None, CancellationToken.None)).Ok);
+        // The kernel sends RELEASE after close(2) returns; once it came, the replaced inode is gone.
+        var gone = System.Diagnostics.Stopwatch.StartNew();
+        while ((await Fs.GetAttrAsync(old.Attr.Ino)).Error != Errno.ENOENT)
+        {
+            Assert.True(gone.Elapsed < TimeSpan.FromSeconds(10), "the replaced inode outlived its last release");
+            await Task.Delay(10);
+        }
+
+        Assert.Equal("new", await File.ReadAllTextAsync(path));
+        Assert.Equal(3, new FileInfo(path).Length);
+    }
+
+    [FuseFact]
     public async Task Core_writes_names_and_removals_are_seen_through_the_mount_without_waiting()
     {
         var path = Path.Combine(volume.Path, "coherent");

@@ -105,6 +105,8 @@ public sealed class RedisEngineTests : IAsyncLifetime
         var sessionA = await a.RegisterSessionAsync("host-a", 11, "1.0", "nfs,fuse", None);
         var sessionB = await b.RegisterSessionAsync("host-b", 22, "1.0", "webdav", None);
         Assert.Equal(["host-a", "host-b"], (await b.ListSessionsAsync(None)).Select(s => s.Host));
+        await b.SetSessionDoorsAsync(sessionB, "webdav on http://127.0.0.1:8080/", None);
+        Assert.Equal(["nfs,fuse", "webdav on http://127.0.0.1:8080/"], (await a.ListSessionsAsync(None)).Select(s => s.Doors));
 
         var f = (await a.MknodAsync(Alice, FsLimits.RootIno, "f", FileType.Regular, 0x1A4, 0, null, None)).Value;
         var g = (await a.MknodAsync(Alice, FsLimits.RootIno, "g", FileType.Regular, 0x1A4, 0, null, None)).Value;
@@ -134,8 +136,9 @@ public sealed class RedisEngineTests : IAsyncLifetime
         Assert.Equal([slice.Id], (await b.PendingSliceDeletionsAsync(10, None)).Select(p => p.Id));
         Assert.Empty(await b.CheckAsync(false, None));
 
-        // A heartbeat of the closed session does not bring it back.
+        // A heartbeat or a late door description of the closed session does not bring it back.
         await a.HeartbeatAsync(sessionA, None);
+        await a.SetSessionDoorsAsync(sessionA, "nfs on 127.0.0.1:2049", None);
         Assert.Equal([sessionB], (await b.ListSessionsAsync(None)).Select(s => s.Id));
         await b.CloseSessionAsync(sessionB, None);
         Assert.Equal(Errno.ENOENT, (await b.GetAttrAsync(g.Ino, None)).Error);
