@@ -76,6 +76,9 @@ public sealed partial class SqliteMetaEngine
                 : new Result<int>(CloseSession(c, id) + 1), ct, durable: true).ConfigureAwait(false);
             if (result.Value > 0)
             {
+                // A silent session's file goes too once its process is gone (IsDead removes a file it could lock).
+                if (silent)
+                    _liveness.IsDead(id);
                 if (dead)
                     _logger.LogWarning("Closed session {Session}: its process is gone", id);
                 else
