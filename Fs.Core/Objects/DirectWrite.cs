@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Fs.Core.Objects;
@@ -22,16 +21,8 @@ internal enum DirectWriteOutcome
 /// tail is written through the page cache. Durability is unchanged: like buffered writes, direct writes are on
 /// stable storage only after the store's syncfs (which flushes the disk's cache and the file's metadata).
 /// </summary>
-internal static unsafe partial class DirectWrite
+internal static unsafe class DirectWrite
 {
-    private const int FGetFl = 3;
-    private const int FSetFl = 4;
-    private const int EIntr = 4;
-    private const int EInval = 22;
-
-    // O_DIRECT is one of the few open flags whose value differs between the Linux architectures .NET runs on.
-    private static readonly int ODirect = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x10000 : 0x4000;
-
     /// <summary>Writes <paramref name="data"/> at offset 0 of the empty file behind <paramref name="handle"/>; blocks until done.</summary>
     public static DirectWriteOutcome Write(SafeFileHandle handle, ReadOnlyMemory<byte> data)
     {
@@ -48,12 +39,12 @@ internal static unsafe partial class DirectWrite
         try
         {
             var fd = (int)handle.DangerousGetHandle();
-            var flags = Fcntl(fd, FGetFl, 0);
+            var flags = Libc.Fcntl(fd, Libc.F_GETFL, 0);
             if (flags < 0)
                 throw Failure("fcntl(F_GETFL)");
-            if (Fcntl(fd, FSetFl, flags | ODirect) != 0)
+            if (Libc.Fcntl(fd, Libc.F_SETFL, flags | Libc.O_DIRECT) != 0)
             {
-                if (Marshal.GetLastPInvokeError() == EInval)
+                if (Libc.LastError == Libc.EINVAL)
                     return DirectWriteOutcome.Unsupported;
                 throw Failure("fcntl(F_SETFL, O_DIRECT)");
             }
@@ -63,23 +54,23 @@ internal static unsafe partial class DirectWrite
                 // A short direct write leaves an unaligned offset; whatever is left then goes through the page cache.
                 while (done < aligned && done % BlockBuffer.Alignment == 0)
                 {
-                    var n = PWrite(fd, start + done, (nuint)(aligned - done), done);
+                    var n = Libc.PWrite(fd, start + done, (nuint)(aligned - done), done);
                     if (n >= 0)
                     {
                         done += n;
                         continue;
                     }
-                    var errno = Marshal.GetLastPInvokeError();
-                    if (errno == EIntr)
+                    var errno = Libc.LastError;
+                    if (errno == Libc.EINTR)
                         continue;
-                    if (errno == EInval && done == 0)
+                    if (errno == Libc.EINVAL && done == 0)
                         return DirectWriteOutcome.Unsupported;
                     throw Failure("direct write");
                 }
             }
             finally
             {
-                Fcntl(fd, FSetFl, flags);
+                Libc.Fcntl(fd, Libc.F_SETFL, flags);
             }
             RandomAccess.Write(handle, data.Span[(int)done..], done);
             return DirectWriteOutcome.Written;
@@ -91,16 +82,6 @@ internal static unsafe partial class DirectWrite
         }
     }
 
-    private static IOException Failure(string call)
-    {
-        var errno = Marshal.GetLastPInvokeError();
-        // The errno as HResult, as .NET's own I/O exceptions on Unix carry it: ENOSPC is recognised by the core.
-        return new IOException($"{call} of an object file failed: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
-    }
-
-    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
-    private static partial int Fcntl(int fd, int command, int argument);
-
-    [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
-    private static partial nint PWrite(int fd, byte* buffer, nuint count, long offset);
+    // ENOSPC in the exception's HResult is what the core recognises as a full disk.
+    private static IOException Failure(string call) => Libc.Failure($"{call} of an object file");
 }

@@ -9,7 +9,8 @@ using Protocols.Nfs.Xdr;
 namespace Protocols.Nfs.Nfs3;
 
 /// <summary>What every NFSv3 procedure gets: the call, as whom it acts, and the export rules that apply.</summary>
-public readonly record struct Nfs3Context(RpcCall Call, ExportAccess Access, CancellationToken Ct)
+/// <param name="FirstHandle">The handle the arguments start with, already decoded and checked (null when not valid).</param>
+public readonly record struct Nfs3Context(RpcCall Call, ExportAccess Access, CancellationToken Ct, Nfs3Handle? FirstHandle = null)
 {
     public Caller Caller => Access.Caller;
 
@@ -72,11 +73,11 @@ public sealed partial class Nfs3Program : IRpcProgram
         if (call.Procedure == 0)
             return RpcAcceptStatus.Success;
         // Every procedure but NULL starts with a handle; its export decides the rules for the whole call.
-        var root = PeekExportRoot(call.Args);
-        var access = await _exports.AuthorizeAsync(call.Remote, call.Credentials, root, ct).ConfigureAwait(false)
+        var first = PeekFirstHandle(call.Args);
+        var access = await _exports.AuthorizeAsync(call.Remote, call.Credentials, first?.ExportRoot, ct).ConfigureAwait(false)
             ?? throw new RpcAuthException(AuthStatus.TooWeak);
         using var door = FileSystem.EnterDoor(this);
-        await _procedures[call.Procedure](new Nfs3Context(call, access, ct), new XdrReader(call.Args), reply).ConfigureAwait(false);
+        await _procedures[call.Procedure](new Nfs3Context(call, access, ct, first), new XdrReader(call.Args), reply).ConfigureAwait(false);
         return RpcAcceptStatus.Success;
     }
 
@@ -86,19 +87,26 @@ public sealed partial class Nfs3Program : IRpcProgram
     /// Reads an nfs_fh3; 0 when it is not a valid handle of this volume or belongs to another export than the call's
     /// first handle (the caller answers BADHANDLE).
     /// </summary>
-    private ulong ReadHandle(in Nfs3Context ctx, ref XdrReader args) =>
-        TryReadHandle(ref args, out var handle) && handle.ExportRoot == ctx.ExportRoot ? handle.Ino : 0;
+    private ulong ReadHandle(in Nfs3Context ctx, ref XdrReader args)
+    {
+        // The first handle was decoded (its MAC checked) before the call was authorized; it is not checked twice.
+        var atStart = args.Position == 0;
+        var fh = args.ReadOpaque(Nfs3FileHandles.MaxSize);
+        Nfs3Handle handle;
+        if (atStart && ctx.FirstHandle is { } first)
+            handle = first;
+        else if (!_handles.TryDecode(fh.Span, out handle))
+            return 0;
+        return handle.ExportRoot == ctx.ExportRoot ? handle.Ino : 0;
+    }
 
-    private bool TryReadHandle(ref XdrReader args, out Nfs3Handle handle) =>
-        _handles.TryDecode(args.ReadOpaque(Nfs3FileHandles.MaxSize).Span, out handle);
-
-    /// <summary>The export root of the handle arguments start with; null when they do not start with a valid one.</summary>
-    private ulong? PeekExportRoot(ReadOnlyMemory<byte> args)
+    /// <summary>The handle arguments start with; null when they do not start with a valid one.</summary>
+    private Nfs3Handle? PeekFirstHandle(ReadOnlyMemory<byte> args)
     {
         var reader = new XdrReader(args);
         try
         {
-            return TryReadHandle(ref reader, out var handle) ? handle.ExportRoot : null;
+            return _handles.TryDecode(reader.ReadOpaque(Nfs3FileHandles.MaxSize).Span, out Nfs3Handle handle) ? handle : null;
         }
         catch (XdrException)
         {

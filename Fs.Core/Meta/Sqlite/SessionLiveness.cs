@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 
 namespace Fs.Core.Meta.Sqlite;
 
@@ -10,14 +9,8 @@ namespace Fs.Core.Meta.Sqlite;
 /// behind it. This works for every process that can open the database file itself, containers sharing it included;
 /// sessions without a file (registered by older versions, or whose file is gone) are left to the heartbeat timeout.
 /// </summary>
-internal sealed partial class SessionLiveness : IDisposable
+internal sealed class SessionLiveness : IDisposable
 {
-    private const int LOCK_EX = 2;
-    private const int LOCK_NB = 4;
-    private const int O_RDWR = 2;
-    private const int O_CREAT = 0x40;
-    private const int O_CLOEXEC = 0x80000;
-
     private readonly string _dir;
     private readonly ConcurrentDictionary<long, int> _held = new();
 
@@ -31,13 +24,13 @@ internal sealed partial class SessionLiveness : IDisposable
         Directory.CreateDirectory(_dir);
         // Locked under a private name and then renamed into place, so nobody ever finds the file unlocked.
         var temporary = Path.Combine(_dir, $".{session}.{Environment.ProcessId}.{Guid.NewGuid():N}");
-        var fd = Open(temporary, O_RDWR | O_CREAT | O_CLOEXEC, 0x180);
+        var fd = Libc.Open(temporary, Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0x180);
         if (fd < 0)
             throw Failure("open", temporary);
-        if (Flock(fd, LOCK_EX | LOCK_NB) != 0)
+        if (Libc.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB) != 0)
         {
             var error = Failure("flock", temporary);
-            Close(fd);
+            Libc.Close(fd);
             File.Delete(temporary);
             throw error;
         }
@@ -51,7 +44,7 @@ internal sealed partial class SessionLiveness : IDisposable
         if (!_held.TryRemove(session, out var fd))
             return;
         File.Delete(PathOf(session));
-        Close(fd);
+        Libc.Close(fd);
     }
 
     /// <summary>
@@ -65,19 +58,19 @@ internal sealed partial class SessionLiveness : IDisposable
         var path = PathOf(session);
         if (!File.Exists(path))
             return false;
-        var fd = Open(path, O_RDWR | O_CLOEXEC, 0);
+        var fd = Libc.Open(path, Libc.O_RDWR | Libc.O_CLOEXEC, 0);
         if (fd < 0)
             return false;
         try
         {
-            if (Flock(fd, LOCK_EX | LOCK_NB) != 0)
+            if (Libc.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB) != 0)
                 return false;
             File.Delete(path);
             return true;
         }
         finally
         {
-            Close(fd);
+            Libc.Close(fd);
         }
     }
 
@@ -86,23 +79,10 @@ internal sealed partial class SessionLiveness : IDisposable
     {
         foreach (var session in _held.Keys)
             if (_held.TryRemove(session, out var fd))
-                Close(fd);
+                Libc.Close(fd);
     }
 
     private string PathOf(long session) => Path.Combine(_dir, $"{session}.lock");
 
-    private static IOException Failure(string call, string path)
-    {
-        var errno = Marshal.GetLastPInvokeError();
-        return new IOException($"{call} of session lock '{path}' failed: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
-    }
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags, int mode);
-
-    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
-    private static partial int Flock(int fd, int operation);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int Close(int fd);
+    private static IOException Failure(string call, string path) => Libc.Failure($"{call} of session lock '{path}'");
 }
