@@ -11,10 +11,15 @@ namespace Fs.Core.Cache;
 /// <remarks>
 /// Blocks are immutable and never renamed, so a cached block can never be stale. A load that fails caches nothing:
 /// the error goes to every reader waiting on that load, and the next read tries the store again.
+/// Full-size blocks live in reusable <see cref="BlockBuffer"/>s: the memory tier holds each once, every reader copying
+/// out of one holds it too, and the last to let go returns it to <see cref="Buffers"/> for the next load or writer.
 /// The cache does not own the object store; whoever created the store disposes it.
 /// </remarks>
 public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
 {
+    /// <summary>Idle full-size buffers kept for reuse: enough for the loads and uploads of a few streams at once.</summary>
+    private const int IdleBuffers = 8;
+
     private readonly IObjectStore _store;
     private readonly BlockCodec _codec;
     private readonly BlockCacheOptions _options;
@@ -24,11 +29,11 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
     private readonly CancellationTokenSource _lifetime = new();
 
     private readonly Lock _memoryLock = new();
-    private readonly BlockLru<ReadOnlyMemory<byte>> _memory = new();
+    private readonly BlockLru<CachedBlock> _memory = new();
 
     // Lock order: _loadsLock, then _memoryLock.
     private readonly Lock _loadsLock = new();
-    private readonly Dictionary<BlockKey, Task<ReadOnlyMemory<byte>>> _loads = [];
+    private readonly Dictionary<BlockKey, BlockLoad> _loads = [];
 
     private int _prefetching;
     private long _memoryHits, _memoryMisses, _diskHits, _storeGets, _storeGetBytes, _storePuts, _storePutBytes;
@@ -49,7 +54,12 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         _uploadSlots = new SemaphoreSlim(options.UploadConcurrency, options.UploadConcurrency);
         if (options.DiskDir is not null && options.DiskBytes > 0)
             _disk = new DiskBlockCache(options.DiskDir, options.DiskBytes, options.DiskMinFreeRatio, logger);
+        if (options.BlockBytes > 0)
+            Buffers = new BlockBufferPool(options.BlockBytes, IdleBuffers);
     }
+
+    /// <summary>Reusable buffers for the volume's full-size blocks (null when the block size was not given).</summary>
+    internal BlockBufferPool? Buffers { get; }
 
     public BlockCacheStats Stats
     {
@@ -86,10 +96,14 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         if (offset < 0 || (long)offset + destination.Length > key.Size)
             throw new ArgumentOutOfRangeException(nameof(offset), $"bytes [{offset}, {(long)offset + destination.Length}) are outside block {key.ObjectKey}");
 
-        ReadOnlyMemory<byte> block;
+        CachedBlock block;
         bool hit;
         lock (_memoryLock)
+        {
             hit = _memory.TryGet(key, out block);
+            if (hit)
+                block.Owner?.Retain();
+        }
         if (hit)
         {
             Interlocked.Increment(ref _memoryHits);
@@ -97,10 +111,18 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         else
         {
             Interlocked.Increment(ref _memoryMisses);
-            // The load is shared with other readers, so this reader's cancellation only stops its own wait.
-            block = await Load(key).WaitAsync(ct).ConfigureAwait(false);
+            // The load is shared with other readers, so this reader's cancellation only stops its own wait (a buffer it
+            // would have held then simply is not reused).
+            block = await Load(key, reader: true).WaitAsync(ct).ConfigureAwait(false);
         }
-        block.Span.Slice(offset, destination.Length).CopyTo(destination.Span);
+        try
+        {
+            block.Data.Span.Slice(offset, destination.Length).CopyTo(destination.Span);
+        }
+        finally
+        {
+            block.Owner?.Release();
+        }
     }
 
     public async ValueTask WriteAsync(BlockKey key, ReadOnlyMemory<byte> data, CancellationToken ct)
@@ -123,10 +145,12 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         Interlocked.Increment(ref _storePuts);
         Interlocked.Add(ref _storePutBytes, stored.Length);
 
-        // A block just written is likely read soon (read-back, another door); serve it without a round trip. The
-        // writer handed its buffer over, so it is kept as it is rather than copied.
-        AddToMemory(key, data);
+        // The disk tier copies the stored bytes first: with in-place encoding they are the writer's buffer, which may be
+        // reused as soon as the memory tier lets go of it.
         await AddToDiskAsync(key, stored).ConfigureAwait(false);
+        // A block just written is likely read soon (read-back, another door); serve it without a round trip. The
+        // writer handed its buffer (and its hold on it) over, so it is kept as it is rather than copied.
+        AddToMemory(key, new CachedBlock(data, MemoryMarshal.TryGetMemoryManager(data, out BlockBuffer? owner) ? owner : null));
     }
 
     public ValueTask SyncAsync(CancellationToken ct) => new(_store.SyncAsync(ct));
@@ -134,7 +158,10 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
     public async ValueTask DeleteAsync(BlockKey key, CancellationToken ct)
     {
         lock (_memoryLock)
-            _memory.Remove(key, out _);
+        {
+            if (_memory.Remove(key, out var dropped))
+                dropped.Owner?.Release();
+        }
         _disk?.Remove(key);
         await _store.DeleteAsync(key.ObjectKey, ct).ConfigureAwait(false);
     }
@@ -168,7 +195,7 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         await _lifetime.CancelAsync().ConfigureAwait(false);
         while (true)
         {
-            Task[] pending;
+            BlockLoad[] pending;
             lock (_loadsLock)
                 pending = [.. _loads.Values];
             if (pending.Length == 0)
@@ -177,7 +204,7 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
             {
                 try
                 {
-                    await load.ConfigureAwait(false);
+                    await load.Completion.Task.ConfigureAwait(false);
                 }
                 catch (Exception)
                 {
@@ -191,7 +218,7 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
     {
         try
         {
-            await Load(key).ConfigureAwait(false);
+            await Load(key, reader: false).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -204,49 +231,66 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         }
     }
 
-    /// <summary>The one load in flight for a block, starting it when there is none.</summary>
-    private Task<ReadOnlyMemory<byte>> Load(BlockKey key)
+    /// <summary>
+    /// The one load in flight for a block, starting it when there is none. A <paramref name="reader"/> is handed the
+    /// block held for it, and lets go of it when done.
+    /// </summary>
+    private Task<CachedBlock> Load(BlockKey key, bool reader)
     {
-        TaskCompletionSource<ReadOnlyMemory<byte>> completion;
+        BlockLoad load;
         lock (_loadsLock)
         {
             if (_loads.TryGetValue(key, out var running))
-                return running;
+            {
+                if (reader)
+                    running.Readers++;
+                return running.Completion.Task;
+            }
             // A load that finished between the caller's memory check and here has already filled the memory tier.
             lock (_memoryLock)
             {
                 if (_memory.TryGet(key, out var block))
+                {
+                    if (reader)
+                        block.Owner?.Retain();
                     return Task.FromResult(block);
+                }
             }
-            completion = new TaskCompletionSource<ReadOnlyMemory<byte>>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _loads.Add(key, completion.Task);
+            load = new BlockLoad { Readers = reader ? 1 : 0 };
+            _loads.Add(key, load);
         }
-        _ = RunLoadAsync(key, completion);
-        return completion.Task;
+        _ = RunLoadAsync(key, load);
+        return load.Completion.Task;
     }
 
-    private async Task RunLoadAsync(BlockKey key, TaskCompletionSource<ReadOnlyMemory<byte>> completion)
+    private async Task RunLoadAsync(BlockKey key, BlockLoad load)
     {
         try
         {
             var block = await FetchAsync(key, _lifetime.Token).ConfigureAwait(false);
-            AddToMemory(key, block);
             lock (_loadsLock)
+            {
+                // Once the load is gone from the table no reader can join it, so the count of holds to hand out is final.
                 _loads.Remove(key);
-            completion.SetResult(block);
+                for (var i = 0; i < load.Readers; i++)
+                    block.Owner?.Retain();
+                AddToMemory(key, block);
+            }
+            load.Completion.SetResult(block);
         }
         catch (Exception e)
         {
             lock (_loadsLock)
                 _loads.Remove(key);
             if (e is OperationCanceledException)
-                completion.SetCanceled(_lifetime.Token);
+                load.Completion.SetCanceled(_lifetime.Token);
             else
-                completion.SetException(e);
+                load.Completion.SetException(e);
         }
     }
 
-    private async Task<ReadOnlyMemory<byte>> FetchAsync(BlockKey key, CancellationToken ct)
+    /// <summary>Reads and decodes a block; a block in a reusable buffer comes back held once, by the caller.</summary>
+    private async Task<CachedBlock> FetchAsync(BlockKey key, CancellationToken ct)
     {
         if (_disk is not null && await _disk.TryReadAsync(key, ct).ConfigureAwait(false) is { } cached)
         {
@@ -254,7 +298,7 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
             {
                 var block = Decode(key, cached);
                 Interlocked.Increment(ref _diskHits);
-                return block;
+                return new CachedBlock(block, null);
             }
             catch (CorruptObjectException e)
             {
@@ -264,15 +308,44 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
             }
         }
 
-        var stored = await _store.GetAsync(key.ObjectKey, ct).ConfigureAwait(false);
-        Interlocked.Increment(ref _storeGets);
-        Interlocked.Add(ref _storeGetBytes, stored.Length);
-        var decoded = Decode(key, stored);
-        await AddToDiskAsync(key, stored).ConfigureAwait(false);
-        return decoded;
+        if (Buffers is null || key.Size != Buffers.Capacity)
+        {
+            var stored = await _store.GetAsync(key.ObjectKey, ct).ConfigureAwait(false);
+            CountGet(stored.Length);
+            var decoded = Decode(key, stored);
+            await AddToDiskAsync(key, stored).ConfigureAwait(false);
+            return new CachedBlock(decoded, null);
+        }
+
+        var buffer = Buffers.Rent();
+        try
+        {
+            var length = await _store.GetAsync(key.ObjectKey, buffer.ObjectSpace, ct).ConfigureAwait(false);
+            CountGet(length);
+            var stored = buffer.ObjectSpace[..length];
+            var decoded = Decode(key, stored);
+            await AddToDiskAsync(key, stored).ConfigureAwait(false);
+            // A plain block decodes to a view of the bytes read, which stay in the buffer; anything else was decoded
+            // into memory of its own and the buffer can go back at once.
+            if (buffer.Holds(decoded))
+                return new CachedBlock(decoded, buffer);
+            buffer.Release();
+            return new CachedBlock(decoded, null);
+        }
+        catch
+        {
+            buffer.Release();
+            throw;
+        }
     }
 
-    private ReadOnlyMemory<byte> Decode(BlockKey key, byte[] stored)
+    private void CountGet(int bytes)
+    {
+        Interlocked.Increment(ref _storeGets);
+        Interlocked.Add(ref _storeGetBytes, bytes);
+    }
+
+    private ReadOnlyMemory<byte> Decode(BlockKey key, ReadOnlyMemory<byte> stored)
     {
         var block = _codec.Decode(key.ObjectKey, stored);
         if (block.Length != key.Size)
@@ -280,17 +353,26 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         return block;
     }
 
-    private void AddToMemory(BlockKey key, ReadOnlyMemory<byte> block)
+    /// <summary>Keeps a block in the memory tier, which takes over the caller's hold on its buffer.</summary>
+    private void AddToMemory(BlockKey key, CachedBlock block)
     {
         // Account for the whole array behind the block: a writer's buffer may be larger than the bytes it holds.
-        var bytes = MemoryMarshal.TryGetArray(block, out var segment) && segment.Array is not null ? segment.Array.Length : block.Length;
+        var bytes = MemoryMarshal.TryGetArray(block.Data, out var segment) && segment.Array is not null ? segment.Array.Length : block.Data.Length;
         if (bytes > _options.MemoryBytes)
+        {
+            block.Owner?.Release();
             return;
+        }
         lock (_memoryLock)
         {
+            if (_memory.Remove(key, out var replaced))
+                replaced.Owner?.Release();
             _memory.Set(key, block, bytes);
-            while (_memory.Bytes > _options.MemoryBytes && _memory.TryRemoveOldest(out _, out _))
+            while (_memory.Bytes > _options.MemoryBytes && _memory.TryRemoveOldest(out _, out var evicted))
+            {
+                evicted.Owner?.Release();
                 _memoryEvictions++;
+            }
         }
     }
 
@@ -307,6 +389,18 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
             // The disk tier is an optimisation: a full or failing cache disk must not fail reads or writes.
             LogDiskWriteFailed(_logger, key.ObjectKey, e);
         }
+    }
+
+    /// <summary>A block in the memory tier: its data and, when that lies in a reusable buffer, the buffer.</summary>
+    private readonly record struct CachedBlock(ReadOnlyMemory<byte> Data, BlockBuffer? Owner);
+
+    /// <summary>A load in flight and the readers waiting on it, each of whom is handed a hold on the block.</summary>
+    private sealed class BlockLoad
+    {
+        public TaskCompletionSource<CachedBlock> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Guarded by the cache's loads lock.</summary>
+        public int Readers { get; set; }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Disk cache copy of {ObjectKey} is damaged ({Reason}); fetching it from the store")]

@@ -20,6 +20,9 @@ public sealed record BlockCacheOptions
     /// <summary>Blocks encoded and uploaded at once.</summary>
     public int UploadConcurrency { get; init; } = 16;
 
+    /// <summary>The volume's block size: full blocks are read into reusable buffers of this size (0 = no reuse).</summary>
+    public int BlockBytes { get; init; }
+
     /// <summary>Background prefetches in flight at once; further prefetch requests are dropped, not queued.</summary>
     public int MaxPrefetches { get; init; } = 32;
 

@@ -1,5 +1,6 @@
 using Fs.Core.Cache;
 using Fs.Core.Meta;
+using Fs.Core.Objects;
 using Fs.Core.Vfs;
 
 namespace Fs.Core.Chunks;
@@ -15,6 +16,7 @@ internal sealed class FileWriter
 
     private readonly IMetaEngine _meta;
     private readonly IBlockStore _blocks;
+    private readonly BlockBufferPool? _pool;
     private readonly ChunkLayout _layout;
     private readonly long _maxBufferedBytes;
     private readonly List<SliceWriter> _pending = [];
@@ -22,11 +24,12 @@ internal sealed class FileWriter
     private readonly List<Task> _inflight = [];
     private readonly Action<ulong, uint> _committed;
 
-    public FileWriter(ulong ino, IMetaEngine meta, IBlockStore blocks, ChunkLayout layout, long maxBufferedBytes, Action<ulong, uint> committed)
+    public FileWriter(ulong ino, IMetaEngine meta, IBlockStore blocks, BlockBufferPool? pool, ChunkLayout layout, long maxBufferedBytes, Action<ulong, uint> committed)
     {
         Ino = ino;
         _meta = meta;
         _blocks = blocks;
+        _pool = pool;
         _layout = layout;
         _maxBufferedBytes = maxBufferedBytes;
         _committed = committed;
@@ -66,7 +69,7 @@ internal sealed class FileWriter
                 if (_pending.Count >= MaxPendingSlices)
                     await CommitAsync(durable: false, ct).ConfigureAwait(false);
                 var id = await _meta.NewSliceIdAsync(ct).ConfigureAwait(false);
-                slice = new SliceWriter(_layout, _blocks, id, chunk, posInChunk);
+                slice = new SliceWriter(_layout, _blocks, _pool, id, chunk, posInChunk);
                 _pending.Add(slice);
                 _lastInChunk[chunk] = slice;
             }

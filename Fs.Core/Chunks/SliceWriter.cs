@@ -14,14 +14,17 @@ internal sealed class SliceWriter
 
     private readonly ChunkLayout _layout;
     private readonly IBlockStore _blocks;
+    private readonly BlockBufferPool? _pool;
     private readonly List<BlockBuffer?> _buffers = [];
     private readonly List<Task> _uploads = [];
     private int _frozenBlocks;
 
-    public SliceWriter(ChunkLayout layout, IBlockStore blocks, ulong id, uint chunkIndex, uint pos)
+    /// <param name="pool">Where full-size block buffers come from; they go on to the block store with the blocks.</param>
+    public SliceWriter(ChunkLayout layout, IBlockStore blocks, BlockBufferPool? pool, ulong id, uint chunkIndex, uint pos)
     {
         _layout = layout;
         _blocks = blocks;
+        _pool = pool;
         Id = id;
         ChunkIndex = chunkIndex;
         Pos = pos;
@@ -146,7 +149,7 @@ internal sealed class SliceWriter
                 size *= 2;
             size = Math.Min(size, _layout.BlockSize);
         }
-        var grown = new BlockBuffer(size);
+        var grown = _pool is not null && size == _pool.Capacity ? _pool.Rent() : new BlockBuffer(size);
         if (buffer is not null)
             buffer.GetSpan().CopyTo(grown.GetSpan());
         lock (_buffers)

@@ -21,27 +21,16 @@ public sealed class InstrumentedObjectStore(IObjectStore inner, FileSystemMetric
 
     public async Task<byte[]> GetAsync(string key, CancellationToken ct)
     {
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            var data = await inner.GetAsync(key, ct).ConfigureAwait(false);
-            metrics.ObjectBytes.WithLabels("in").Add(data.Length);
-            return data;
-        }
-        catch (ObjectNotFoundException)
-        {
-            // A missing object is an answer, not a failure of the store.
-            throw;
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            metrics.ObjectErrors.WithLabels("get").Increment();
-            throw;
-        }
-        finally
-        {
-            metrics.ObjectRequests.WithLabels("get").ObserveSince(started);
-        }
+        var data = await MeasureGet(() => inner.GetAsync(key, ct)).ConfigureAwait(false);
+        metrics.ObjectBytes.WithLabels("in").Add(data.Length);
+        return data;
+    }
+
+    public async Task<int> GetAsync(string key, Memory<byte> destination, CancellationToken ct)
+    {
+        var length = await MeasureGet(() => inner.GetAsync(key, destination, ct)).ConfigureAwait(false);
+        metrics.ObjectBytes.WithLabels("in").Add(length);
+        return length;
     }
 
     public Task DeleteAsync(string key, CancellationToken ct) => Measure("delete", () => inner.DeleteAsync(key, ct));
@@ -85,6 +74,29 @@ public sealed class InstrumentedObjectStore(IObjectStore inner, FileSystemMetric
     }
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();
+
+    private async Task<T> MeasureGet<T>(Func<Task<T>> call)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (ObjectNotFoundException)
+        {
+            // A missing object is an answer, not a failure of the store.
+            throw;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            metrics.ObjectErrors.WithLabels("get").Increment();
+            throw;
+        }
+        finally
+        {
+            metrics.ObjectRequests.WithLabels("get").ObserveSince(started);
+        }
+    }
 
     private async Task Measure(string op, Func<Task> call)
     {

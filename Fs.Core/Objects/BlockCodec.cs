@@ -199,11 +199,11 @@ public sealed class BlockCodec
     /// what was encoded. Plain blocks come back as a slice of <paramref name="stored"/> without copying.
     /// </summary>
     /// <exception cref="CorruptObjectException">The object is truncated, damaged, swapped or under another key.</exception>
-    public ReadOnlyMemory<byte> Decode(string objectKey, byte[] stored)
+    public ReadOnlyMemory<byte> Decode(string objectKey, ReadOnlyMemory<byte> stored)
     {
         if (stored.Length < HeaderBytes)
             throw Corrupt(objectKey, $"{stored.Length} bytes is shorter than a block header");
-        var header = stored.AsSpan(0, HeaderBytes);
+        var header = stored.Span[..HeaderBytes];
         if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic)
             throw Corrupt(objectKey, "bad magic");
         if (header[4] != Version)
@@ -233,7 +233,7 @@ public sealed class BlockCodec
             throw Corrupt(objectKey, $"object is {stored.Length} bytes, its header says {expectedLength} (torn or truncated)");
 
         if (!encrypted)
-            return Unpack(objectKey, compression, stored.AsMemory(HeaderBytes, bodyLength), (int)rawLength);
+            return Unpack(objectKey, compression, stored.Slice(HeaderBytes, bodyLength), (int)rawLength);
 
         // Decrypted plain blocks are returned from the decryption buffer itself, so that buffer is not pooled.
         var body = new byte[bodyLength];
@@ -242,9 +242,9 @@ public sealed class BlockCodec
         {
             using var aes = new AesGcm(_key!, TagBytes);
             aes.Decrypt(
-                stored.AsSpan(HeaderBytes, NonceBytes),
-                stored.AsSpan(HeaderBytes + NonceBytes, bodyLength),
-                stored.AsSpan(HeaderBytes + NonceBytes + bodyLength, TagBytes),
+                stored.Span.Slice(HeaderBytes, NonceBytes),
+                stored.Span.Slice(HeaderBytes + NonceBytes, bodyLength),
+                stored.Span.Slice(HeaderBytes + NonceBytes + bodyLength, TagBytes),
                 body,
                 associated);
         }

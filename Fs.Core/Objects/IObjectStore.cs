@@ -21,6 +21,14 @@ public interface IObjectStore : IAsyncDisposable
     /// <summary>Reads a whole object; throws <see cref="ObjectNotFoundException"/> when it does not exist.</summary>
     Task<byte[]> GetAsync(string key, CancellationToken ct);
 
+    /// <summary>
+    /// Reads a whole object into the start of <paramref name="destination"/> and returns its length: how the block cache
+    /// reads into memory it reuses. Throws <see cref="ObjectNotFoundException"/> when the object does not exist, and
+    /// <see cref="CorruptObjectException"/> when it is larger than <paramref name="destination"/> (callers make room
+    /// for the largest object that can be valid, so a larger one is damaged).
+    /// </summary>
+    Task<int> GetAsync(string key, Memory<byte> destination, CancellationToken ct);
+
     /// <summary>Deletes an object; deleting a missing object succeeds.</summary>
     Task DeleteAsync(string key, CancellationToken ct);
 

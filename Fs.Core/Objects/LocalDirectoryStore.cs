@@ -9,12 +9,12 @@ public sealed class LocalDirectoryStore : IObjectStore
     /// <summary>The share mode for which .NET on Unix takes no flock(2): every object file is written once, under a private name.</summary>
     private const FileShare Unlocked = FileShare.ReadWrite | FileShare.Delete;
 
-    /// <summary>Objects this large are written with direct I/O when their memory allows; smaller ones gain nothing from it.</summary>
-    private const int DirectWriteMinBytes = 256 << 10;
+    /// <summary>Objects this large are written and read with direct I/O when their memory allows; smaller ones gain nothing from it.</summary>
+    private const int DirectMinBytes = 256 << 10;
 
     private readonly string _root;
     private int _unsynced;
-    private volatile bool _directWrites = true;
+    private volatile bool _direct = true;
 
     /// <param name="root">Absolute path of the directory that holds the objects.</param>
     public LocalDirectoryStore(string root)
@@ -53,7 +53,7 @@ public sealed class LocalDirectoryStore : IObjectStore
             // The temp name is private and objects are immutable: no share mode, so .NET takes no advisory flock per file.
             using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, Unlocked, FileOptions.None, data.Length))
             {
-                if (!_directWrites || data.Length < DirectWriteMinBytes || !await TryWriteDirectAsync(handle, data, ct).ConfigureAwait(false))
+                if (!_direct || data.Length < DirectMinBytes || !await TryWriteDirectAsync(handle, data, ct).ConfigureAwait(false))
                     await RandomAccess.WriteAsync(handle, data, 0, ct).ConfigureAwait(false);
             }
             File.Move(temp, path, overwrite: true);
@@ -70,10 +70,10 @@ public sealed class LocalDirectoryStore : IObjectStore
     /// <summary>Writes a whole new object with direct I/O (on a pool thread: it blocks until the disk has it); false when that cannot be done.</summary>
     private async Task<bool> TryWriteDirectAsync(SafeFileHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
-        var outcome = await Task.Run(() => DirectWrite.Write(handle, data), ct).ConfigureAwait(false);
-        if (outcome == DirectWriteOutcome.Unsupported)
-            _directWrites = false;
-        return outcome == DirectWriteOutcome.Written;
+        var outcome = await Task.Run(() => DirectIo.Write(handle, data), ct).ConfigureAwait(false);
+        if (outcome == DirectIoOutcome.Unsupported)
+            _direct = false;
+        return outcome == DirectIoOutcome.Done;
     }
 
     public Task SyncAsync(CancellationToken ct)
@@ -106,25 +106,59 @@ public sealed class LocalDirectoryStore : IObjectStore
                 throw new IOException($"object {key} is too large to read at once ({length} bytes)");
             // Not zeroed first: every byte is read from the file below (a short file fails instead).
             var data = GC.AllocateUninitializedArray<byte>((int)length);
-            var done = 0;
-            while (done < data.Length)
-            {
-                var read = await RandomAccess.ReadAsync(handle, data.AsMemory(done), done, ct).ConfigureAwait(false);
-                if (read == 0)
-                    throw new IOException($"object {key} shrank while being read");
-                done += read;
-            }
+            await ReadWholeAsync(handle, key, data, ct).ConfigureAwait(false);
             return data;
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ObjectNotFoundException(key);
-        }
-        catch (UnauthorizedAccessException) when (Directory.Exists(path))
+        catch (Exception e) when (IsMissing(e, path))
         {
             throw new ObjectNotFoundException(key);
         }
     }
+
+    public async Task<int> GetAsync(string key, Memory<byte> destination, CancellationToken ct)
+    {
+        var path = PathOf(key);
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, Unlocked, FileOptions.SequentialScan);
+            var length = RandomAccess.GetLength(handle);
+            if (length > destination.Length)
+                throw new CorruptObjectException(key, $"object is {length} bytes, more than the {destination.Length} it can be");
+            var target = destination[..(int)length];
+            // A block read whole goes from the disk into the cache's memory directly: through the page cache it would be
+            // copied once more, and the cache keeps it anyway.
+            if (!_direct || length < DirectMinBytes || !await TryReadDirectAsync(handle, destination, (int)length, ct).ConfigureAwait(false))
+                await ReadWholeAsync(handle, key, target, ct).ConfigureAwait(false);
+            return (int)length;
+        }
+        catch (Exception e) when (IsMissing(e, path))
+        {
+            throw new ObjectNotFoundException(key);
+        }
+    }
+
+    private async Task<bool> TryReadDirectAsync(SafeFileHandle handle, Memory<byte> destination, int length, CancellationToken ct)
+    {
+        var outcome = await Task.Run(() => DirectIo.Read(handle, destination, length), ct).ConfigureAwait(false);
+        if (outcome == DirectIoOutcome.Unsupported)
+            _direct = false;
+        return outcome == DirectIoOutcome.Done;
+    }
+
+    private static async Task ReadWholeAsync(SafeFileHandle handle, string key, Memory<byte> target, CancellationToken ct)
+    {
+        var done = 0;
+        while (done < target.Length)
+        {
+            var read = await RandomAccess.ReadAsync(handle, target[done..], done, ct).ConfigureAwait(false);
+            if (read == 0)
+                throw new IOException($"object {key} shrank while being read");
+            done += read;
+        }
+    }
+
+    private static bool IsMissing(Exception e, string path) =>
+        e is FileNotFoundException or DirectoryNotFoundException || (e is UnauthorizedAccessException && Directory.Exists(path));
 
     public Task DeleteAsync(string key, CancellationToken ct)
     {

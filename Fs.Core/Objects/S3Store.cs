@@ -91,7 +91,23 @@ public sealed class S3Store : IObjectStore
         }, ct).ConfigureAwait(false);
     }
 
-    public Task<byte[]> GetAsync(string key, CancellationToken ct)
+    public async Task<byte[]> GetAsync(string key, CancellationToken ct)
+    {
+        byte[]? data = null;
+        await GetBodyAsync(key, length => data = new byte[length], ct).ConfigureAwait(false);
+        return data!;
+    }
+
+    public async Task<int> GetAsync(string key, Memory<byte> destination, CancellationToken ct)
+    {
+        var body = await GetBodyAsync(key, length => length <= destination.Length
+            ? destination[..length]
+            : throw new CorruptObjectException(key, $"object is {length} bytes, more than the {destination.Length} it can be"), ct).ConfigureAwait(false);
+        return body.Length;
+    }
+
+    /// <summary>One GET with retries; the body is read into the memory <paramref name="place"/> gives for its length.</summary>
+    private Task<Memory<byte>> GetBodyAsync(string key, Func<int, Memory<byte>> place, CancellationToken ct)
     {
         ObjectKeys.Validate(key);
         return RunAsync("GET", key, async attempt =>
@@ -101,7 +117,7 @@ public sealed class S3Store : IObjectStore
                 using var response = await _client.GetObjectAsync(_location.Bucket, _location.Prefix + key, attempt).ConfigureAwait(false);
                 if (response.ContentLength is < 0 or > int.MaxValue)
                     throw new IOException($"{_location.NameOf(key)} has an unreadable length {response.ContentLength}");
-                var data = new byte[response.ContentLength];
+                var data = place((int)response.ContentLength);
                 // A connection cut mid-body ends the stream early: EndOfStreamException, retried like any cut.
                 await response.ResponseStream.ReadExactlyAsync(data, attempt).ConfigureAwait(false);
                 return data;

@@ -317,7 +317,7 @@ public sealed partial class FileSystem
         {
             if (!_writers.TryGetValue(ino, out var writer))
             {
-                writer = new FileWriter(ino, _meta, _cache, _layout, MaxBufferedPerFile, ConsiderCompaction);
+                writer = new FileWriter(ino, _meta, _cache, _cache.Buffers, _layout, MaxBufferedPerFile, ConsiderCompaction);
                 _writers[ino] = writer;
             }
             writer.OpenHandles++;

@@ -200,7 +200,7 @@ public sealed partial class FileSystem : IAsyncDisposable
             var codec = BlockCodec.ForVolume(format, options.EncryptKeyFile is null ? null : BlockCodec.LoadKey(options.EncryptKeyFile));
             var opened = ObjectStores.Open(options.StorageUrl ?? format.Storage);
             store = new InstrumentedObjectStore(opened, metrics);
-            var cacheOptions = BlockCacheOptions.From(options);
+            var cacheOptions = BlockCacheOptions.From(options) with { BlockBytes = format.BlockSize };
             // A disk tier in front of a local directory would only copy blocks from one local disk to another.
             if (opened is LocalDirectoryStore)
                 cacheOptions = cacheOptions with { DiskDir = null };

@@ -35,12 +35,23 @@ public sealed class InstrumentedObjectStore(IObjectStore inner) : IObjectStore
 
     public async Task<byte[]> GetAsync(string key, CancellationToken ct)
     {
+        await BeforeGetAsync(ct);
+        return await inner.GetAsync(key, ct);
+    }
+
+    public async Task<int> GetAsync(string key, Memory<byte> destination, CancellationToken ct)
+    {
+        await BeforeGetAsync(ct);
+        return await inner.GetAsync(key, destination, ct);
+    }
+
+    private async Task BeforeGetAsync(CancellationToken ct)
+    {
         Interlocked.Increment(ref _gets);
         if (_gate is { } gate)
             await gate.Task.WaitAsync(ct);
         if (Failing)
             throw new IOException("injected store outage");
-        return await inner.GetAsync(key, ct);
     }
 
     public Task DeleteAsync(string key, CancellationToken ct) => inner.DeleteAsync(key, ct);

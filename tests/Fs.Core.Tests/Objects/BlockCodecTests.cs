@@ -124,7 +124,7 @@ public sealed class BlockCodecTests
         var stored = codec.Encode(ObjectKey, Content("random")[..50_000]);
         foreach (var length in new[] { 0, 10, 16, 24, stored.Length / 2, stored.Length - 1 })
             Assert.Throws<CorruptObjectException>(() => codec.Decode(ObjectKey, stored[..length]));
-        Assert.Throws<CorruptObjectException>(() => codec.Decode(ObjectKey, [.. stored, 0]));
+        Assert.Throws<CorruptObjectException>(() => codec.Decode(ObjectKey, (byte[])[.. stored, 0]));
     }
 
     [Theory]

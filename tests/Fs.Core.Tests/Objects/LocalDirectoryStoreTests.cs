@@ -59,6 +59,45 @@ public sealed class LocalDirectoryStoreTests : ObjectStoreConformance, IDisposab
         Assert.Equal(buffer.GetSpan().ToArray(), codec.Decode("chunks/0/0/9_0_1", read).ToArray());
     }
 
+    [Theory]
+    [InlineData(4 << 20)]
+    [InlineData(300_001)]
+    [InlineData(1 << 20)]
+    public async Task A_block_reads_whole_into_a_block_buffer_directly_or_through_the_page_cache(int length)
+    {
+        await AssertBlockReadsIntoBuffers(Store, length);
+    }
+
+    [RootFact]
+    public async Task A_block_reads_whole_into_a_block_buffer_on_tmpfs()
+    {
+        // tmpfs may refuse direct I/O (it did before Linux 6.6): the store then reads through the page cache.
+        using var small = new SmallFileSystem(16 << 20);
+        await using var store = new LocalDirectoryStore(small.Path);
+        await AssertBlockReadsIntoBuffers(store, 1 << 20);
+        await AssertBlockReadsIntoBuffers(store, 300_001);
+    }
+
+    /// <summary>Reads a stored block into an aligned block buffer (the direct path) and into unaligned memory (the page cache).</summary>
+    private static async Task AssertBlockReadsIntoBuffers(IObjectStore store, int length)
+    {
+        var codec = new BlockCodec(BlockCompression.None);
+        var written = new BlockBuffer(length);
+        Random.Shared.NextBytes(written.GetSpan());
+        var stored = codec.EncodeInPlace("chunks/0/0/9_0_1", written.Memory).ToArray();
+        await store.PutAsync("chunks/0/0/9_0_1", stored, default);
+
+        var aligned = new BlockBuffer(length);
+        var read = await store.GetAsync("chunks/0/0/9_0_1", aligned.ObjectSpace, default);
+        Assert.Equal(stored.Length, read);
+        Assert.True(aligned.GetSpan().SequenceEqual(written.GetSpan()));
+        Assert.True(codec.Decode("chunks/0/0/9_0_1", aligned.ObjectSpace[..read]).Span.SequenceEqual(written.GetSpan()));
+
+        var unaligned = new BlockBuffer(length).ObjectSpace[1..];
+        read = await store.GetAsync("chunks/0/0/9_0_1", unaligned, default);
+        Assert.True(unaligned.Span[..read].SequenceEqual(stored));
+    }
+
     [RootFact]
     public async Task A_full_disk_fails_a_direct_put_and_leaves_no_partial_object()
     {

@@ -54,6 +54,38 @@ public abstract class ObjectStoreConformance : IAsyncLifetime
         Assert.Equal("no/such/object", error.Key);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(100_000)]
+    [InlineData(300_001)]
+    public async Task A_whole_object_reads_into_memory_the_caller_gives(int length)
+    {
+        var data = new byte[length];
+        new Random(length).NextBytes(data);
+        await Store.PutAsync("chunks/0/0/5_0_1", data, default);
+        var destination = new byte[length + 5000];
+
+        var read = await Store.GetAsync("chunks/0/0/5_0_1", destination, default);
+
+        Assert.Equal(length, read);
+        Assert.True(destination.AsSpan(0, length).SequenceEqual(data));
+    }
+
+    [Fact]
+    public async Task An_object_larger_than_the_memory_given_fails_as_corrupt()
+    {
+        await Store.PutAsync("too/big", new byte[10_000], default);
+        var error = await Assert.ThrowsAsync<CorruptObjectException>(() => Store.GetAsync("too/big", new byte[9_999], default));
+        Assert.Equal("too/big", error.Key);
+    }
+
+    [Fact]
+    public async Task A_missing_object_read_into_memory_throws_not_found()
+    {
+        var error = await Assert.ThrowsAsync<ObjectNotFoundException>(() => Store.GetAsync("no/such/object", new byte[100], default));
+        Assert.Equal("no/such/object", error.Key);
+    }
+
     [Fact]
     public async Task HeadReportsSizeOrNull()
     {
