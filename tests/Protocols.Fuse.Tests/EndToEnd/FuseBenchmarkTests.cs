@@ -52,42 +52,40 @@ public sealed class FuseBenchmarkTests(MountedVolume volume, ITestOutputHelper o
     {
         var local = Path.Combine(volume.Scratch, $"dd.local.{round}");
         var mounted = Path.Combine(volume.NewDirectory($"bench-{round}"), "dd");
-        double diskWrite = 0, fuseWrite = 0, writeCpu = 0;
-        foreach (var fuse in fuseFirst ? new[] { true, false } : [false, true])
-        {
-            if (fuse)
-            {
-                var cpu = CpuSeconds();
-                fuseWrite = await DdAsync($"dd if=/dev/zero of={mounted} bs=1M count=1024 conv=fsync status=none");
-                writeCpu = CpuSeconds() - cpu;
-            }
-            else
-            {
-                diskWrite = await DdAsync($"dd if=/dev/zero of={local} bs=1M count=1024 conv=fsync status=none");
-            }
-        }
+        var (diskWrite, fuseWrite, writeCpu) = await BothAsync(fuseFirst,
+            $"dd if=/dev/zero of={local} bs=1M count=1024 conv=fsync status=none",
+            $"dd if=/dev/zero of={mounted} bs=1M count=1024 conv=fsync status=none");
 
         var dropped = (await ShellAsync("sync && echo 3 > /proc/sys/vm/drop_caches")).Exit == 0;
         // Remounting empties the appliance's block cache and the kernel's page cache of the mount.
         await volume.CloseAsync();
         await volume.OpenAsync();
-        double diskRead = 0, fuseRead = 0, readCpu = 0;
-        foreach (var fuse in fuseFirst ? new[] { true, false } : [false, true])
-        {
-            if (fuse)
-            {
-                var cpu = CpuSeconds();
-                fuseRead = await DdAsync($"dd if={mounted} of=/dev/null bs=1M status=none");
-                readCpu = CpuSeconds() - cpu;
-            }
-            else
-            {
-                diskRead = await DdAsync($"dd if={local} of=/dev/null bs=1M status=none");
-            }
-        }
+        var (diskRead, fuseRead, readCpu) = await BothAsync(fuseFirst,
+            $"dd if={local} of=/dev/null bs=1M status=none",
+            $"dd if={mounted} of=/dev/null bs=1M status=none");
         File.Delete(local);
         File.Delete(mounted);
         return new Round(diskWrite, fuseWrite, writeCpu, diskRead, fuseRead, readCpu, dropped);
+    }
+
+    /// <summary>Times a command on the disk and one on the mount, in the order asked, with this process's CPU seconds during the latter.</summary>
+    private static async Task<(double Disk, double Fuse, double FuseCpu)> BothAsync(bool fuseFirst, string diskCommand, string fuseCommand)
+    {
+        double disk = 0, fuse = 0, fuseCpu = 0;
+        foreach (var onMount in fuseFirst ? new[] { true, false } : [false, true])
+        {
+            if (onMount)
+            {
+                var cpu = CpuSeconds();
+                fuse = await DdAsync(fuseCommand);
+                fuseCpu = CpuSeconds() - cpu;
+            }
+            else
+            {
+                disk = await DdAsync(diskCommand);
+            }
+        }
+        return (disk, fuse, fuseCpu);
     }
 
     private static string Mibps(double seconds) => $"{1024 / seconds:F0}";
