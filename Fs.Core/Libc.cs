@@ -11,10 +11,17 @@ internal static unsafe partial class Libc
     public const int O_RDONLY = 0;
     public const int O_RDWR = 2;
     public const int O_CREAT = 0x40;
+    public const int O_WRONLY = 1;
     public const int O_CLOEXEC = 0x80000;
+    public const int AT_FDCWD = -100;
+    public const int AT_SYMLINK_FOLLOW = 0x400;
 
+    public const int ENOENT = 2;
     public const int EINTR = 4;
+    public const int EEXIST = 17;
+    public const int EISDIR = 21;
     public const int EINVAL = 22;
+    public const int EOPNOTSUPP = 95;
 
     public const int F_GETFL = 3;
     public const int F_SETFL = 4;
@@ -24,6 +31,9 @@ internal static unsafe partial class Libc
 
     /// <summary>O_DIRECT is one of the few open flags whose value differs between the Linux architectures .NET runs on.</summary>
     public static readonly int O_DIRECT = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x10000 : 0x4000;
+
+    /// <summary>O_TMPFILE includes O_DIRECTORY, whose value differs between the architectures too.</summary>
+    public static readonly int O_TMPFILE = 0x400000 | (RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x4000 : 0x10000);
 
     /// <summary>The errno of the last call made here.</summary>
     public static int LastError => Marshal.GetLastPInvokeError();
@@ -55,6 +65,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
     public static partial nint PWrite(int fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport("libc", EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int LinkAt(int oldDirectory, string oldPath, int newDirectory, string newPath, int flags);
 
     [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
     public static partial nint PRead(int fd, byte* buffer, nuint count, long offset);

@@ -12,13 +12,25 @@ public sealed class LocalDirectoryStore : IObjectStore
     /// <summary>Objects this large are written and read with direct I/O when their memory allows; smaller ones gain nothing from it.</summary>
     private const int DirectMinBytes = 256 << 10;
 
+    /// <summary>Mode of new object files before the umask, as .NET creates files: rw for everyone.</summary>
+    private const int ObjectMode = 0x1B6;
+
     private readonly string _root;
     private int _unsynced;
     private volatile bool _direct = true;
+    private volatile bool _anonymous;
 
     /// <param name="root">Absolute path of the directory that holds the objects.</param>
     public LocalDirectoryStore(string root)
+        : this(root, unnamedFiles: true)
     {
+    }
+
+    /// <param name="root">Absolute path of the directory that holds the objects.</param>
+    /// <param name="unnamedFiles">Whether to try unnamed files (O_TMPFILE) for puts; false always writes a temp file and renames it.</param>
+    internal LocalDirectoryStore(string root, bool unnamedFiles)
+    {
+        _anonymous = unnamedFiles && OperatingSystem.IsLinux();
         if (!Path.IsPathFullyQualified(root))
             throw new ArgumentException($"object directory must be an absolute path: '{root}'", nameof(root));
         _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
@@ -29,6 +41,9 @@ public sealed class LocalDirectoryStore : IObjectStore
     public string Description => "file://" + _root;
 
     public string Root => _root;
+
+    /// <summary>Whether puts still write unnamed files and link them (false once the file system refused, or when not asked).</summary>
+    internal bool UnnamedFiles => _anonymous;
 
     public Task CreateAsync(CancellationToken ct)
     {
@@ -42,20 +57,74 @@ public sealed class LocalDirectoryStore : IObjectStore
         var path = PathOf(key);
         var directory = Path.GetDirectoryName(path)!;
         CreateDirectories(directory);
+        // Durability is batched: one syncfs in SyncAsync covers every put before it, which costs far less than an fsync
+        // (and a journal commit) per block. A block torn by a power failure before that sync fails its checksum when
+        // read; it is never read as data.
+        if (!_anonymous || !await TryPutAnonymousAsync(directory, path, data, ct).ConfigureAwait(false))
+            await PutThroughTempAsync(directory, path, data, ct).ConfigureAwait(false);
+        Volatile.Write(ref _unsynced, 1);
+    }
 
-        // Write a private temp file and rename it over the final name: a reader sees the old object or the whole new
-        // one, and a crash leaves at most a temp file. Durability is batched: one syncfs in SyncAsync covers every put
-        // before it, which costs far less than an fsync (and a journal commit) per block. A block torn by a power
-        // failure before that sync fails its checksum when read; it is never read as data.
+    /// <summary>
+    /// Writes the object as an unnamed file of its directory (O_TMPFILE) and links it under its name once whole: readers
+    /// see all of it or none, a failure or crash leaves nothing behind, and the directory changes once (the link) instead
+    /// of twice (create, rename), with the new inode allocated outside the directory's lock, which parallel puts
+    /// into one directory otherwise queue on. False when the file system cannot do this (then the temp-file way is used).
+    /// </summary>
+    private async Task<bool> TryPutAnonymousAsync(string directory, string path, ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        var fd = Libc.Open(directory, Libc.O_TMPFILE | Libc.O_WRONLY | Libc.O_CLOEXEC, ObjectMode);
+        if (fd < 0)
+        {
+            if (Libc.LastError is Libc.EOPNOTSUPP or Libc.EISDIR or Libc.EINVAL)
+            {
+                _anonymous = false;
+                return false;
+            }
+            throw Libc.Failure($"creating an object file in '{directory}'");
+        }
+        using var handle = new SafeFileHandle(fd, ownsHandle: true);
+        await WriteWholeAsync(handle, data, ct).ConfigureAwait(false);
+        var unnamed = $"/proc/self/fd/{fd}";
+        if (Libc.LinkAt(Libc.AT_FDCWD, unnamed, Libc.AT_FDCWD, path, Libc.AT_SYMLINK_FOLLOW) == 0)
+            return true;
+        var errno = Libc.LastError;
+        if (errno == Libc.EEXIST)
+        {
+            // A put over an existing object (blocks are written once; this is a retry): link under a private name and
+            // rename that over the old one, which replaces it atomically.
+            var temp = Path.Combine(directory, ObjectKeys.TempPrefix + Guid.NewGuid().ToString("N"));
+            if (Libc.LinkAt(Libc.AT_FDCWD, unnamed, Libc.AT_FDCWD, temp, Libc.AT_SYMLINK_FOLLOW) != 0)
+                throw Libc.Failure($"linking object file '{temp}'");
+            try
+            {
+                File.Move(temp, path, overwrite: true);
+            }
+            catch
+            {
+                TryDelete(temp);
+                throw;
+            }
+            return true;
+        }
+        if (errno == Libc.ENOENT && !Directory.Exists("/proc/self/fd"))
+        {
+            // Without /proc an unnamed file cannot be linked: this put and later ones take the temp-file way.
+            _anonymous = false;
+            return false;
+        }
+        throw Libc.Failure($"linking object file '{path}'");
+    }
+
+    /// <summary>Writes a private temp file and renames it over the final name: a crash leaves at most a temp file, never listed.</summary>
+    private async Task PutThroughTempAsync(string directory, string path, ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
         var temp = Path.Combine(directory, ObjectKeys.TempPrefix + Guid.NewGuid().ToString("N"));
         try
         {
             // The temp name is private and objects are immutable: no share mode, so .NET takes no advisory flock per file.
             using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, Unlocked, FileOptions.None, data.Length))
-            {
-                if (!_direct || data.Length < DirectMinBytes || !await TryWriteDirectAsync(handle, data, ct).ConfigureAwait(false))
-                    await RandomAccess.WriteAsync(handle, data, 0, ct).ConfigureAwait(false);
-            }
+                await WriteWholeAsync(handle, data, ct).ConfigureAwait(false);
             File.Move(temp, path, overwrite: true);
         }
         catch
@@ -64,7 +133,12 @@ public sealed class LocalDirectoryStore : IObjectStore
             TryDelete(temp);
             throw;
         }
-        Volatile.Write(ref _unsynced, 1);
+    }
+
+    private async Task WriteWholeAsync(SafeFileHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        if (!_direct || data.Length < DirectMinBytes || !await TryWriteDirectAsync(handle, data, ct).ConfigureAwait(false))
+            await RandomAccess.WriteAsync(handle, data, 0, ct).ConfigureAwait(false);
     }
 
     /// <summary>Writes a whole new object with direct I/O (on a pool thread: it blocks until the disk has it); false when that cannot be done.</summary>

@@ -24,6 +24,18 @@ public sealed class LocalDirectoryStoreTests : ObjectStoreConformance, IDisposab
     }
 
     [Fact]
+    public async Task Puts_link_unnamed_files_where_the_file_system_allows_it()
+    {
+        await Store.PutAsync("chunks/0/0/1_0_4", new byte[4096], default);
+        await Store.PutAsync("chunks/0/0/1_0_4", Bytes("again"), default);
+
+        // The scratch directory is on ext4 or tmpfs, which both have O_TMPFILE: the store must not have fallen back.
+        Assert.True(((LocalDirectoryStore)Store).UnnamedFiles);
+        Assert.Equal(Bytes("again"), await Store.GetAsync("chunks/0/0/1_0_4", default));
+        Assert.Single(Directory.GetFiles(Path.Combine(Root, "chunks/0/0")));
+    }
+
+    [Fact]
     public async Task ListSkipsFilesOfUnfinishedPuts()
     {
         await Store.PutAsync("d/real", Bytes("x"), default);
@@ -157,4 +169,14 @@ public sealed class LocalDirectoryStoreTests : ObjectStoreConformance, IDisposab
         await store.CreateAsync(default);
         Assert.True(Directory.Exists(nested));
     }
+}
+
+/// <summary>The same conformance suite for the way puts go where unnamed files are not available: a temp file renamed.</summary>
+public sealed class LocalDirectoryStoreTempFileTests : ObjectStoreConformance, IDisposable
+{
+    private readonly ScratchDirectory _scratch = new();
+
+    protected override IObjectStore NewStore() => new LocalDirectoryStore(Path.Combine(_scratch.Path, "objects"), unnamedFiles: false);
+
+    public void Dispose() => _scratch.Dispose();
 }
