@@ -21,14 +21,14 @@ public sealed class InstrumentedObjectStore(IObjectStore inner, FileSystemMetric
 
     public async Task<byte[]> GetAsync(string key, CancellationToken ct)
     {
-        var data = await MeasureGet(() => inner.GetAsync(key, ct)).ConfigureAwait(false);
+        var data = await Measure("get", () => inner.GetAsync(key, ct)).ConfigureAwait(false);
         metrics.ObjectBytes.WithLabels("in").Add(data.Length);
         return data;
     }
 
     public async Task<int> GetAsync(string key, Memory<byte> destination, CancellationToken ct)
     {
-        var length = await MeasureGet(() => inner.GetAsync(key, destination, ct)).ConfigureAwait(false);
+        var length = await Measure("get", () => inner.GetAsync(key, destination, ct)).ConfigureAwait(false);
         metrics.ObjectBytes.WithLabels("in").Add(length);
         return length;
     }
@@ -37,12 +37,7 @@ public sealed class InstrumentedObjectStore(IObjectStore inner, FileSystemMetric
 
     public Task SyncAsync(CancellationToken ct) => Measure("sync", () => inner.SyncAsync(ct));
 
-    public async Task<long?> HeadAsync(string key, CancellationToken ct)
-    {
-        long? size = null;
-        await Measure("head", async () => size = await inner.HeadAsync(key, ct).ConfigureAwait(false)).ConfigureAwait(false);
-        return size;
-    }
+    public Task<long?> HeadAsync(string key, CancellationToken ct) => Measure("head", () => inner.HeadAsync(key, ct));
 
     public async IAsyncEnumerable<ObjectInfo> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken ct)
     {
@@ -75,38 +70,23 @@ public sealed class InstrumentedObjectStore(IObjectStore inner, FileSystemMetric
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 
-    private async Task<T> MeasureGet<T>(Func<Task<T>> call)
+    private async Task Measure(string op, Func<Task> call) =>
+        await Measure(op, async () =>
+        {
+            await call().ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
+
+    private async Task<T> Measure<T>(string op, Func<Task<T>> call)
     {
         var started = Stopwatch.GetTimestamp();
         try
         {
             return await call().ConfigureAwait(false);
         }
-        catch (ObjectNotFoundException)
+        catch (Exception e) when (e is not (OperationCanceledException or ObjectNotFoundException))
         {
             // A missing object is an answer, not a failure of the store.
-            throw;
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            metrics.ObjectErrors.WithLabels("get").Increment();
-            throw;
-        }
-        finally
-        {
-            metrics.ObjectRequests.WithLabels("get").ObserveSince(started);
-        }
-    }
-
-    private async Task Measure(string op, Func<Task> call)
-    {
-        var started = Stopwatch.GetTimestamp();
-        try
-        {
-            await call().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
             metrics.ObjectErrors.WithLabels(op).Increment();
             throw;
         }

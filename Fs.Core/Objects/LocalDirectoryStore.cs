@@ -93,7 +93,7 @@ public sealed class LocalDirectoryStore : IObjectStore
         {
             // A put over an existing object (blocks are written once; this is a retry): link under a private name and
             // rename that over the old one, which replaces it atomically.
-            var temp = Path.Combine(directory, ObjectKeys.TempPrefix + Guid.NewGuid().ToString("N"));
+            var temp = TempName(directory);
             if (Libc.LinkAt(Libc.AT_FDCWD, unnamed, Libc.AT_FDCWD, temp, Libc.AT_SYMLINK_FOLLOW) != 0)
                 throw Libc.Failure($"linking object file '{temp}'");
             try
@@ -119,7 +119,7 @@ public sealed class LocalDirectoryStore : IObjectStore
     /// <summary>Writes a private temp file and renames it over the final name: a crash leaves at most a temp file, never listed.</summary>
     private async Task PutThroughTempAsync(string directory, string path, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
-        var temp = Path.Combine(directory, ObjectKeys.TempPrefix + Guid.NewGuid().ToString("N"));
+        var temp = TempName(directory);
         try
         {
             // The temp name is private and objects are immutable: no share mode, so .NET takes no advisory flock per file.
@@ -137,14 +137,17 @@ public sealed class LocalDirectoryStore : IObjectStore
 
     private async Task WriteWholeAsync(SafeFileHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
-        if (!_direct || data.Length < DirectMinBytes || !await TryWriteDirectAsync(handle, data, ct).ConfigureAwait(false))
+        if (!_direct || data.Length < DirectMinBytes || !await TryDirectAsync(() => DirectIo.Write(handle, data), ct).ConfigureAwait(false))
             await RandomAccess.WriteAsync(handle, data, 0, ct).ConfigureAwait(false);
     }
 
-    /// <summary>Writes a whole new object with direct I/O (on a pool thread: it blocks until the disk has it); false when that cannot be done.</summary>
-    private async Task<bool> TryWriteDirectAsync(SafeFileHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct)
+    /// <summary>
+    /// Runs a direct read or write of a whole object on a pool thread (it blocks until the disk is done); false when it
+    /// could not be done that way, and direct I/O stops for good where the file system refuses it.
+    /// </summary>
+    private async Task<bool> TryDirectAsync(Func<DirectIoOutcome> transfer, CancellationToken ct)
     {
-        var outcome = await Task.Run(() => DirectIo.Write(handle, data), ct).ConfigureAwait(false);
+        var outcome = await Task.Run(transfer, ct).ConfigureAwait(false);
         if (outcome == DirectIoOutcome.Unsupported)
             _direct = false;
         return outcome == DirectIoOutcome.Done;
@@ -201,7 +204,7 @@ public sealed class LocalDirectoryStore : IObjectStore
             var target = destination[..(int)length];
             // A block read whole goes from the disk into the cache's memory directly: through the page cache it would be
             // copied once more, and the cache keeps it anyway.
-            if (!_direct || length < DirectMinBytes || !await TryReadDirectAsync(handle, destination, (int)length, ct).ConfigureAwait(false))
+            if (!_direct || length < DirectMinBytes || !await TryDirectAsync(() => DirectIo.Read(handle, destination, (int)length), ct).ConfigureAwait(false))
                 await ReadWholeAsync(handle, key, target, ct).ConfigureAwait(false);
             return (int)length;
         }
@@ -209,14 +212,6 @@ public sealed class LocalDirectoryStore : IObjectStore
         {
             throw new ObjectNotFoundException(key);
         }
-    }
-
-    private async Task<bool> TryReadDirectAsync(SafeFileHandle handle, Memory<byte> destination, int length, CancellationToken ct)
-    {
-        var outcome = await Task.Run(() => DirectIo.Read(handle, destination, length), ct).ConfigureAwait(false);
-        if (outcome == DirectIoOutcome.Unsupported)
-            _direct = false;
-        return outcome == DirectIoOutcome.Done;
     }
 
     private static async Task ReadWholeAsync(SafeFileHandle handle, string key, Memory<byte> target, CancellationToken ct)
@@ -334,6 +329,9 @@ public sealed class LocalDirectoryStore : IObjectStore
         foreach (var created in missing)
             DirectorySync.Flush(Path.GetDirectoryName(created)!);
     }
+
+    /// <summary>A private name in <paramref name="directory"/> that listings skip.</summary>
+    private static string TempName(string directory) => Path.Combine(directory, ObjectKeys.TempPrefix + Guid.NewGuid().ToString("N"));
 
     private static void TryDelete(string path)
     {
