@@ -3,6 +3,7 @@ using System.Net;
 using System.Reflection;
 using Appliance.Configuration;
 using Fs.Core.Metrics;
+using Fs.Core.Vfs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -21,7 +22,9 @@ namespace Appliance.Admin;
 /// <summary>
 /// The admin HTTP endpoint of <c>serve</c>, on Kestrel: <c>GET /metrics</c> (Prometheus text format), <c>GET /healthz</c>
 /// (200 when the metadata engine answers, 503 otherwise), <c>GET /loglevel</c> and <c>POST /loglevel?level=debug</c>
-/// (the log level, changed without a restart). Started right after the volume is open and stopped before it closes.
+/// (the log level, changed without a restart), <c>POST /cache/drop</c> (empties the memory cache of blocks, as writing to
+/// /proc/sys/vm/drop_caches empties the kernel's: for cold-read measurements and after bulk jobs). Started right after the
+/// volume is open and stopped before it closes.
 /// </summary>
 public sealed partial class AdminServer : IHostedService, IAsyncDisposable
 {
@@ -33,10 +36,14 @@ public sealed partial class AdminServer : IHostedService, IAsyncDisposable
     private readonly LoggingLevelSwitch _levelSwitch;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger<AdminServer> _logger;
+    private readonly Func<FileSystem?> _volume;
     private WebApplication? _app;
 
-    public AdminServer(AdminEndpoint endpoint, MetricsRegistry registry, VolumeHealth health, LoggingLevelSwitch levelSwitch, ILoggerFactory loggerFactory)
+    /// <param name="volume">The open volume, or null while it is not open.</param>
+    public AdminServer(AdminEndpoint endpoint, MetricsRegistry registry, VolumeHealth health, LoggingLevelSwitch levelSwitch,
+        ILoggerFactory loggerFactory, Func<FileSystem?> volume)
     {
+        _volume = volume;
         _endpoint = endpoint;
         _registry = registry;
         _health = health;
@@ -114,15 +121,30 @@ public sealed partial class AdminServer : IHostedService, IAsyncDisposable
         "/metrics" => Only(context, HttpMethods.Get, MetricsAsync),
         "/healthz" => Only(context, HttpMethods.Get, HealthAsync),
         "/loglevel" => HttpMethods.IsPost(context.Request.Method) ? SetLogLevelAsync(context) : Only(context, HttpMethods.Get, GetLogLevelAsync),
-        _ => Text(context, StatusCodes.Status404NotFound, "not found; try /metrics, /healthz or /loglevel\n"),
+        "/cache/drop" => HttpMethods.IsPost(context.Request.Method) ? DropCacheAsync(context) : NotAllowed(context, HttpMethods.Post),
+        _ => Text(context, StatusCodes.Status404NotFound, "not found; try /metrics, /healthz, /loglevel or /cache/drop\n"),
     };
 
     private static Task Only(HttpContext context, string method, Func<HttpContext, Task> handler)
     {
         if (string.Equals(context.Request.Method, method, StringComparison.OrdinalIgnoreCase) || HttpMethods.IsHead(context.Request.Method))
             return handler(context);
+        return NotAllowed(context, method);
+    }
+
+    private static Task NotAllowed(HttpContext context, string method)
+    {
         context.Response.Headers.Allow = method;
         return Text(context, StatusCodes.Status405MethodNotAllowed, $"use {method}\n");
+    }
+
+    private Task DropCacheAsync(HttpContext context)
+    {
+        if (_volume() is not { } fs)
+            return Text(context, StatusCodes.Status503ServiceUnavailable, "the volume is not open\n");
+        var dropped = fs.DropMemoryCache();
+        LogCacheDropped(dropped >> 20, context.Connection.RemoteIpAddress?.ToString() ?? "-");
+        return Text(context, StatusCodes.Status200OK, $"dropped {dropped >> 20} MiB from the memory cache\n");
     }
 
     private async Task MetricsAsync(HttpContext context)
@@ -174,7 +196,7 @@ public sealed partial class AdminServer : IHostedService, IAsyncDisposable
         return context.Response.WriteAsync(body, context.RequestAborted);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "admin endpoint on {Address}: /metrics, /healthz, /loglevel")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "admin endpoint on {Address}: /metrics, /healthz, /loglevel, /cache/drop")]
     private partial void LogListening(string address);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "admin port {Endpoint} is in use; listening on a free port instead (give --admin ADDR:PORT to choose)")]
@@ -182,6 +204,9 @@ public sealed partial class AdminServer : IHostedService, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "health check failed: {Detail}")]
     private partial void LogUnhealthy(string detail);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "memory cache dropped ({DroppedMiB} MiB) by admin request from {Remote}")]
+    private partial void LogCacheDropped(long droppedMiB, string remote);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "log level changed from {Previous} to {Level} by admin request from {Remote}")]
     private partial void LogLevelChanged(string previous, string level, string remote);

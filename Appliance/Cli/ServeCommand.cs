@@ -2,6 +2,7 @@ using System.CommandLine;
 using Appliance.Admin;
 using Appliance.Configuration;
 using Appliance.Hosting;
+using Fs.Core.Cache;
 using Fs.Core.Metrics;
 using Fs.Core.Vfs;
 using Microsoft.Extensions.Configuration;
@@ -18,11 +19,11 @@ internal static class ServeCommand
     {
         var cacheDir = new Option<string?>("--cache-dir") { Description = "Disk block cache directory [default: DATA/cache]", HelpName = "DIR" };
         var cacheSize = GlobalOptions.Size("--cache-size", "Disk block cache limit [default: 10G]");
-        var memoryCache = GlobalOptions.Size("--memory-cache", "Memory block cache limit [default: 256M]");
+        var memoryCache = GlobalOptions.Size("--memory-cache", "Memory block cache limit [default: an eighth of memory, 256M to 16G]");
         var encryptKey = new Option<string?>("--encrypt-key") { Description = "Key file of an encrypted volume", HelpName = "FILE" };
         var admin = new Option<string?>("--admin")
         {
-            Description = $"Admin HTTP endpoint (/metrics, /healthz, /loglevel), or off [default: 127.0.0.1:{AdminEndpoint.DefaultPort}]",
+            Description = $"Admin HTTP endpoint (/metrics, /healthz, /loglevel, /cache/drop), or off [default: 127.0.0.1:{AdminEndpoint.DefaultPort}]",
             HelpName = "ADDR:PORT|off",
         };
         var sessionTimeout = new Option<double?>("--session-timeout")
@@ -53,7 +54,8 @@ internal static class ServeCommand
                 StorageUrl = location.StorageGiven ? location.StorageUrl : null,
                 CacheDir = location.CacheDirectory,
                 DiskCacheBytes = context.Settings.GetSize(parse.GetValue(cacheSize), SettingKeys.CacheSize) ?? defaults.DiskCacheBytes,
-                MemoryCacheBytes = context.Settings.GetSize(parse.GetValue(memoryCache), SettingKeys.MemoryCache) ?? defaults.MemoryCacheBytes,
+                MemoryCacheBytes = context.Settings.GetSize(parse.GetValue(memoryCache), SettingKeys.MemoryCache)
+                    ?? FileSystemOptions.MemoryCacheFor(SystemMemoryGauge.Instance.Read()?.TotalBytes ?? 0),
                 EncryptKeyFile = context.Settings.Get(parse.GetValue(encryptKey), SettingKeys.EncryptKey) is { } key
                     ? Path.GetFullPath(key, context.WorkingDirectory)
                     : null,
@@ -102,7 +104,8 @@ internal static class ServeCommand
             builder.Services.AddSingleton(context.LevelSwitch);
             builder.Services.AddSingleton(sp => new VolumeHealth(
                 () => sp.GetRequiredService<VolumeService>().OpenFileSystem?.Meta, VolumeHealth.DefaultTimeout));
-            builder.Services.AddSingleton<AdminServer>();
+            builder.Services.AddSingleton(sp => new AdminServer(admin, registry, sp.GetRequiredService<VolumeHealth>(), context.LevelSwitch,
+                sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), () => sp.GetRequiredService<VolumeService>().OpenFileSystem));
             builder.Services.AddHostedService(sp => sp.GetRequiredService<AdminServer>());
         }
         // Doors are registered here, between the volume and the announcement, so they start after the one and before the other.

@@ -20,6 +20,15 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
     /// <summary>Idle full-size buffers kept for reuse: enough for the loads and uploads of a few streams at once.</summary>
     private const int IdleBuffers = 8;
 
+    /// <summary>The least memory the tier leaves the machine, however much it has.</summary>
+    private const long MinMemoryReserve = 256L << 20;
+
+    /// <summary>The tier never shrinks below this for want of memory: a few blocks keep sequential reads working.</summary>
+    private const long MinMemoryLimit = 32L << 20;
+
+    /// <summary>Readings after an eviction for want of memory before a shortage that did not grow evicts again.</summary>
+    private const int PressureCooldown = 5;
+
     private readonly IObjectStore _store;
     private readonly BlockCodec _codec;
     private readonly BlockCacheOptions _options;
@@ -35,6 +44,11 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
     private readonly Lock _loadsLock = new();
     private readonly Dictionary<BlockKey, BlockLoad> _loads = [];
 
+    private readonly Task _memoryWatch;
+    private long _memoryLimit;
+    private readonly Lock _pressureLock = new();
+    private long _lastShortfall;
+    private int _readingsSinceShrink;
     private int _prefetching;
     private long _memoryHits, _memoryMisses, _diskHits, _storeGets, _storeGetBytes, _storePuts, _storePutBytes;
     private long _memoryEvictions, _diskCorruptions, _prefetchesDropped;
@@ -56,7 +70,118 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
             _disk = new DiskBlockCache(options.DiskDir, options.DiskBytes, options.DiskMinFreeRatio, logger);
         if (options.BlockBytes > 0)
             Buffers = new BlockBufferPool(options.BlockBytes, IdleBuffers);
+        _memoryLimit = options.MemoryBytes;
+        _memoryWatch = options.MemoryGauge is { } gauge && options.MemoryBytes > 0
+            ? Task.Run(() => WatchMemoryAsync(gauge))
+            : Task.CompletedTask;
     }
+
+    /// <summary>
+    /// Most bytes the memory tier holds now: the configured size, less whatever the machine is short of. While the
+    /// memory left (see <see cref="BlockCacheOptions.MemoryGauge"/>) is under a reserve of a sixteenth of all memory
+    /// (at least 256 MiB), the tier evicts to make up the difference; it grows back as memory comes free.
+    /// </summary>
+    public long MemoryLimit => Volatile.Read(ref _memoryLimit);
+
+    /// <summary>Empties the memory tier, like dropping the page cache: later reads load their blocks again. Returns the bytes let go.</summary>
+    public long DropMemory()
+    {
+        var dropped = EvictMemoryTo(0);
+        if (dropped > 0)
+            ReturnMemory();
+        return dropped;
+    }
+
+    /// <summary>
+    /// Sets the memory tier's limit for a reading of the memory left and evicts down to it; returns the bytes evicted.
+    /// </summary>
+    /// <remarks>
+    /// Memory evicted does not reach the machine at once (the runtime frees it in a collection and may keep some for
+    /// reuse), so a shortage that lasts is not made up again on every reading: after an eviction only a shortage that
+    /// grew since evicts more, until <see cref="PressureCooldown"/> readings have passed.
+    /// </remarks>
+    internal long AdjustToMemory(MemoryReading reading)
+    {
+        var reserve = Math.Max(reading.TotalBytes / 16, MinMemoryReserve);
+        var shortfall = reserve - reading.AvailableBytes;
+        long held;
+        lock (_memoryLock)
+            held = _memory.Bytes;
+        var floor = Math.Min(_options.MemoryBytes, MinMemoryLimit);
+        lock (_pressureLock)
+        {
+            if (shortfall <= 0)
+            {
+                // Room to spare: the tier may grow into what is above the reserve, up to its configured size.
+                _lastShortfall = 0;
+                Volatile.Write(ref _memoryLimit, Math.Clamp(held - shortfall, floor, _options.MemoryBytes));
+                return 0;
+            }
+            _readingsSinceShrink++;
+            var fresh = _readingsSinceShrink >= PressureCooldown ? shortfall : shortfall - _lastShortfall;
+            if (fresh <= 0)
+                return 0;
+            _lastShortfall = shortfall;
+            _readingsSinceShrink = 0;
+            Volatile.Write(ref _memoryLimit, Math.Clamp(held - fresh, floor, _options.MemoryBytes));
+        }
+        var limit = MemoryLimit;
+        var evicted = EvictMemoryTo(limit);
+        if (evicted > 0)
+        {
+            LogMemoryShrunk(_logger, evicted >> 20, reading.AvailableBytes >> 20, limit >> 20);
+            ReturnMemory();
+        }
+        return evicted;
+    }
+
+    private async Task WatchMemoryAsync(IMemoryGauge gauge)
+    {
+        using var timer = new PeriodicTimer(_options.MemoryCheckInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_lifetime.Token).ConfigureAwait(false))
+            {
+                if (gauge.Read() is { } reading)
+                    AdjustToMemory(reading);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The cache is being disposed.
+        }
+        catch (Exception e)
+        {
+            // Without readings the tier keeps its configured size, as it would without a gauge.
+            LogMemoryWatchFailed(_logger, e);
+        }
+    }
+
+    /// <summary>Evicts the oldest blocks until the memory tier holds at most <paramref name="limit"/> bytes; returns the bytes evicted.</summary>
+    private long EvictMemoryTo(long limit)
+    {
+        long evicted = 0;
+        lock (_memoryLock)
+        {
+            while (_memory.Bytes > limit)
+            {
+                var before = _memory.Bytes;
+                if (!_memory.TryRemoveOldest(out _, out var block))
+                    break;
+                block.Owner?.Release();
+                evicted += before - _memory.Bytes;
+                _memoryEvictions++;
+            }
+        }
+        return evicted;
+    }
+
+    /// <summary>
+    /// Collects at once after evicting to give memory back, so the machine gets it now: a block's buffer is freed only
+    /// by a full collection, which a process that allocates little might not run for a long time.
+    /// </summary>
+    private static void ReturnMemory() =>
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
 
     /// <summary>Reusable buffers for the volume's full-size blocks (null when the block size was not given).</summary>
     internal BlockBufferPool? Buffers { get; }
@@ -87,7 +212,8 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
                 _disk?.Count ?? 0,
                 _disk?.Evictions ?? 0,
                 Interlocked.Read(ref _diskCorruptions),
-                Interlocked.Read(ref _prefetchesDropped));
+                Interlocked.Read(ref _prefetchesDropped),
+                MemoryLimit);
         }
     }
 
@@ -193,6 +319,7 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _lifetime.CancelAsync().ConfigureAwait(false);
+        await _memoryWatch.ConfigureAwait(false);
         while (true)
         {
             BlockLoad[] pending;
@@ -358,7 +485,8 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
     {
         // Account for the whole array behind the block: a writer's buffer may be larger than the bytes it holds.
         var bytes = MemoryMarshal.TryGetArray(block.Data, out var segment) && segment.Array is not null ? segment.Array.Length : block.Data.Length;
-        if (bytes > _options.MemoryBytes)
+        var limit = MemoryLimit;
+        if (bytes > limit)
         {
             block.Owner?.Release();
             return;
@@ -368,12 +496,8 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
             if (_memory.Remove(key, out var replaced))
                 replaced.Owner?.Release();
             _memory.Set(key, block, bytes);
-            while (_memory.Bytes > _options.MemoryBytes && _memory.TryRemoveOldest(out _, out var evicted))
-            {
-                evicted.Owner?.Release();
-                _memoryEvictions++;
-            }
         }
+        EvictMemoryTo(limit);
     }
 
     private async Task AddToDiskAsync(BlockKey key, ReadOnlyMemory<byte> stored)
@@ -408,6 +532,12 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not keep {ObjectKey} in the disk cache")]
     private static partial void LogDiskWriteFailed(ILogger logger, string objectKey, Exception error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Memory cache gave back {EvictedMiB} MiB: the machine has {AvailableMiB} MiB left, so the cache holds at most {LimitMiB} MiB for now")]
+    private static partial void LogMemoryShrunk(ILogger logger, long evictedMiB, long availableMiB, long limitMiB);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopped watching the memory left; the memory cache keeps its configured size")]
+    private static partial void LogMemoryWatchFailed(ILogger logger, Exception error);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Prefetch of {ObjectKey} failed")]
     private static partial void LogPrefetchFailed(ILogger logger, string objectKey, Exception error);

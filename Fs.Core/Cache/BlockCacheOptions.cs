@@ -26,6 +26,15 @@ public sealed record BlockCacheOptions
     /// <summary>Background prefetches in flight at once; further prefetch requests are dropped, not queued.</summary>
     public int MaxPrefetches { get; init; } = 32;
 
+    /// <summary>
+    /// Where the memory left on the machine is read; the memory tier gives memory back while it runs low (see
+    /// <see cref="BlockCache.MemoryLimit"/>). Null keeps the tier at <see cref="MemoryBytes"/> whatever the machine has left.
+    /// </summary>
+    public IMemoryGauge? MemoryGauge { get; init; }
+
+    /// <summary>How often the memory left is read.</summary>
+    public TimeSpan MemoryCheckInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The cache settings of a file-system process.</summary>
     public static BlockCacheOptions From(FileSystemOptions options) => new()
     {
@@ -35,5 +44,6 @@ public sealed record BlockCacheOptions
         DiskMinFreeRatio = options.DiskCacheMinFreeRatio,
         UploadConcurrency = options.UploadConcurrency,
         MaxPrefetches = Math.Max(1, options.ReadAheadBlocks * 4),
+        MemoryGauge = options.MemoryGauge,
     };
 }

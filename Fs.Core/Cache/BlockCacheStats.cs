@@ -16,6 +16,7 @@ namespace Fs.Core.Cache;
 /// <param name="DiskEvictions">Blocks evicted from the disk tier.</param>
 /// <param name="DiskCorruptions">Disk tier files found damaged, deleted and fetched again.</param>
 /// <param name="PrefetchesDropped">Prefetch requests dropped because too many were in flight.</param>
+/// <param name="MemoryLimitBytes">Most bytes the memory tier may hold now (less than configured while memory is short).</param>
 public sealed record BlockCacheStats(
     long MemoryHits,
     long MemoryMisses,
@@ -31,4 +32,5 @@ public sealed record BlockCacheStats(
     int DiskBlocks,
     long DiskEvictions,
     long DiskCorruptions,
-    long PrefetchesDropped);
+    long PrefetchesDropped,
+    long MemoryLimitBytes);

@@ -36,6 +36,8 @@ public sealed class FileSystemMetrics
         CacheMisses = registry.Counter("appliance_block_cache_misses_total",
             "Block reads not in the memory tier, which waited for a load from the disk tier or the object store.");
         CacheBytes = registry.Gauge("appliance_block_cache_bytes", "Bytes held by the block cache, by tier.", "tier");
+        CacheLimit = registry.Gauge("appliance_block_cache_limit_bytes",
+            "Most bytes the memory tier may hold now: the configured size, less while the machine is short of memory.");
         CacheBlocks = registry.Gauge("appliance_block_cache_blocks", "Blocks held by the block cache, by tier.", "tier");
         CacheEvictions = registry.Counter("appliance_block_cache_evictions_total", "Blocks evicted from the block cache, by tier.", "tier");
         CacheCorruptions = registry.Counter("appliance_block_cache_disk_corruptions_total",
@@ -74,6 +76,8 @@ public sealed class FileSystemMetrics
 
     public GaugeFamily CacheBytes { get; }
 
+    public GaugeFamily CacheLimit { get; }
+
     public GaugeFamily CacheBlocks { get; }
 
     public CounterFamily CacheEvictions { get; }
@@ -107,6 +111,7 @@ public sealed class FileSystemMetrics
             CacheMisses.Series.AdvanceTo(cache.MemoryMisses);
             CacheBytes.WithLabels("memory").Set(cache.MemoryBytes);
             CacheBytes.WithLabels("disk").Set(cache.DiskBytes);
+            CacheLimit.Series.Set(cache.MemoryLimitBytes);
             CacheBlocks.WithLabels("memory").Set(cache.MemoryBlocks);
             CacheBlocks.WithLabels("disk").Set(cache.DiskBlocks);
             CacheEvictions.WithLabels("memory").AdvanceTo(cache.MemoryEvictions);

@@ -145,6 +145,9 @@ public sealed partial class FileSystem : IAsyncDisposable
     /// <summary>Hit and miss counters of the block cache.</summary>
     public BlockCacheStats CacheStats => _cache.Stats;
 
+    /// <summary>Empties the memory cache of blocks (the disk tier keeps its files); returns the bytes let go.</summary>
+    public long DropMemoryCache() => _cache.DropMemory();
+
     /// <summary>Formats a new volume; throws <see cref="VolumeException"/> when it is already formatted or a URL is bad.</summary>
     public static async Task<VolumeFormat> FormatAsync(FormatOptions options, CancellationToken ct = default)
     {

@@ -1,3 +1,4 @@
+using Fs.Core.Cache;
 using Fs.Core.Metrics;
 
 namespace Fs.Core.Vfs;
@@ -19,7 +20,18 @@ public sealed record FileSystemOptions
     /// <summary>The disk tier stops growing when the cache file system has less than this fraction free.</summary>
     public double DiskCacheMinFreeRatio { get; init; } = 0.1;
 
+    /// <summary>Most bytes of decoded blocks the memory cache holds; less while the machine runs short of memory.</summary>
     public long MemoryCacheBytes { get; init; } = 256L << 20;
+
+    /// <summary>
+    /// The memory cache a server process gets unless told otherwise: an eighth of <paramref name="totalBytes"/> (the
+    /// machine's memory, or its control group's limit), at least 256 MiB and at most 16 GiB. The cache gives memory
+    /// back while the machine runs short, so a generous size costs other processes nothing they need.
+    /// </summary>
+    public static long MemoryCacheFor(long totalBytes) => Math.Clamp(totalBytes / 8, 256L << 20, 16L << 30);
+
+    /// <summary>Where the memory left on the machine is read, so the memory cache can give memory back; null never shrinks it.</summary>
+    public IMemoryGauge? MemoryGauge { get; init; } = SystemMemoryGauge.Instance;
 
     /// <summary>Blocks uploaded at once per volume.</summary>
     public int UploadConcurrency { get; init; } = 16;

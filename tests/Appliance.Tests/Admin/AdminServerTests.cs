@@ -157,6 +157,49 @@ public sealed class AdminServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cache_drop_empties_the_memory_cache_and_the_data_reads_back_from_the_store()
+    {
+        var fs = await OpenVolumeAsync();
+        var admin = await StartAdminAsync(() => fs.Meta);
+        var data = new byte[3 << 20];
+        new Random(7).NextBytes(data);
+        var (attr, handle) = (await fs.CreateAsync(Caller.Root, FsLimits.RootIno, "warm.bin", 0x1A4, OpenFlags.ReadWrite)).Value;
+        await fs.WriteAsync(handle, 0, data);
+        await fs.ReleaseAsync(handle);
+        var held = fs.CacheStats.MemoryBytes;
+        Assert.True(held >= data.Length, $"the written blocks should be in the memory cache, it holds {held} bytes");
+        Assert.Equal(fs.CacheStats.MemoryLimitBytes, (await ScrapeAsync(admin)).Value("appliance_block_cache_limit_bytes"));
+
+        using var dropped = await _http.PostAsync(new Uri(admin.Address!, "/cache/drop"), null);
+        Assert.Equal(HttpStatusCode.OK, dropped.StatusCode);
+        Assert.Equal($"dropped {held >> 20} MiB from the memory cache\n", await dropped.Content.ReadAsStringAsync());
+        Assert.Equal(0, fs.CacheStats.MemoryBytes);
+        Assert.Contains(_log.Events, e => e.RenderMessage().Contains("memory cache dropped", StringComparison.Ordinal));
+
+        var gets = fs.CacheStats.StoreGets;
+        var read = new byte[data.Length];
+        handle = (await fs.OpenAsync(Caller.Root, attr.Ino, OpenFlags.ReadOnly)).Value;
+        Assert.Equal(data.Length, (await fs.ReadAsync(handle, 0, read)).Value);
+        await fs.ReleaseAsync(handle);
+        Assert.Equal(data, read);
+        Assert.True(fs.CacheStats.StoreGets > gets);
+
+        using var get = await _http.GetAsync(new Uri(admin.Address!, "/cache/drop"));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
+        Assert.Equal("POST", string.Join(",", get.Content.Headers.Allow));
+    }
+
+    [Fact]
+    public async Task Cache_drop_is_503_while_the_volume_is_not_open()
+    {
+        _admin = new AdminServer(new AdminEndpoint(new IPEndPoint(IPAddress.Loopback, 0), Given: true), _registry,
+            new VolumeHealth(() => null, VolumeHealth.DefaultTimeout), _level, _loggerFactory, () => null);
+        await _admin.StartAsync(default);
+        using var response = await _http.PostAsync(new Uri(_admin.Address!, "/cache/drop"), null);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+    }
+
+    [Fact]
     public async Task A_taken_default_port_moves_to_a_free_one_but_a_chosen_port_fails()
     {
         using var squatter = new TcpListener(IPAddress.Loopback, 0);
@@ -164,13 +207,13 @@ public sealed class AdminServerTests : IAsyncLifetime
         var taken = (IPEndPoint)squatter.LocalEndpoint;
 
         await using var moved = new AdminServer(new AdminEndpoint(taken, Given: false), new MetricsRegistry(),
-            new VolumeHealth(() => null, VolumeHealth.DefaultTimeout), _level, _loggerFactory);
+            new VolumeHealth(() => null, VolumeHealth.DefaultTimeout), _level, _loggerFactory, () => null);
         await moved.StartAsync(default);
         Assert.NotEqual(taken.Port, moved.Address!.Port);
         Assert.Contains(_log.Events, e => e.Level == LogEventLevel.Warning && e.RenderMessage().Contains("in use", StringComparison.Ordinal));
 
         await using var chosen = new AdminServer(new AdminEndpoint(taken, Given: true), new MetricsRegistry(),
-            new VolumeHealth(() => null, VolumeHealth.DefaultTimeout), _level, _loggerFactory);
+            new VolumeHealth(() => null, VolumeHealth.DefaultTimeout), _level, _loggerFactory, () => null);
         await Assert.ThrowsAnyAsync<IOException>(() => chosen.StartAsync(default));
     }
 
@@ -210,7 +253,7 @@ public sealed class AdminServerTests : IAsyncLifetime
     private async Task<AdminServer> StartAdminAsync(Func<IMetaEngine?> engine, TimeSpan? healthTimeout = null)
     {
         _admin = new AdminServer(new AdminEndpoint(new IPEndPoint(IPAddress.Loopback, 0), Given: true), _registry,
-            new VolumeHealth(engine, healthTimeout ?? VolumeHealth.DefaultTimeout), _level, _loggerFactory);
+            new VolumeHealth(engine, healthTimeout ?? VolumeHealth.DefaultTimeout), _level, _loggerFactory, () => _fs);
         await _admin.StartAsync(default);
         return _admin;
     }

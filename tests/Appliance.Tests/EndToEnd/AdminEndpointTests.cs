@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Fs.Core.Cache;
 using Fs.Core.Tests.Metrics;
+using Fs.Core.Vfs;
 
 namespace Appliance.Tests.EndToEnd;
 
@@ -28,6 +30,13 @@ public sealed partial class AdminEndpointTests : IDisposable
             Assert.Equal(1, families.Value("appliance_meta_request_duration_seconds_count", ("op", "register_session")));
             Assert.Equal(1, families.Value("appliance_sessions"));
             Assert.Contains("appliance_build_info", families.Keys);
+            // Without --memory-cache the memory cache gets an eighth of the machine's memory (less only while it is short).
+            var machine = SystemMemoryGauge.Instance.Read()!.Value;
+            var limit = families.Value("appliance_block_cache_limit_bytes");
+            if (machine.AvailableBytes > machine.TotalBytes / 4)
+                Assert.Equal(FileSystemOptions.MemoryCacheFor(machine.TotalBytes), limit);
+            else
+                Assert.InRange(limit!.Value, 32L << 20, FileSystemOptions.MemoryCacheFor(machine.TotalBytes));
 
             serve.Terminate();
             Assert.Equal(0, await serve.WaitForExitAsync(TimeSpan.FromSeconds(30)));
