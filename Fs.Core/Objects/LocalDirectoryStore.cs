@@ -137,7 +137,14 @@ public sealed class LocalDirectoryStore : IObjectStore
 
     private async Task WriteWholeAsync(SafeFileHandle handle, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
-        if (!_direct || data.Length < DirectMinBytes || !await TryDirectAsync(() => DirectIo.Write(handle, data), ct).ConfigureAwait(false))
+        if (data.Length < DirectMinBytes)
+        {
+            // A small object is written on the caller's thread, like the open and the link around it: a hop to another
+            // thread for a write of a few pages into the page cache costs more than the write.
+            RandomAccess.Write(handle, data.Span, 0);
+            return;
+        }
+        if (!_direct || !await TryDirectAsync(() => DirectIo.Write(handle, data), ct).ConfigureAwait(false))
             await RandomAccess.WriteAsync(handle, data, 0, ct).ConfigureAwait(false);
     }
 
