@@ -25,40 +25,40 @@ public sealed class SystemMemoryGaugeTests : IDisposable
     private void WriteMeminfo(long totalKiB, long availableKiB) =>
         Write(Path.Combine(Proc, "meminfo"), $"MemTotal:       {totalKiB} kB\nMemFree:         1000 kB\nMemAvailable:   {availableKiB} kB\nBuffers:           10 kB\n");
 
-    [Fact]
+    /// <summary>Puts this process in cgroup v2 <paramref name="group"/> with the given memory.max, memory.current and memory.stat.</summary>
+    private void WriteCgroup(string group, string max, string current, string? stat = null)
+    {
+        Write(Path.Combine(Proc, "self", "cgroup"), $"0::{group}\n");
+        var directory = Path.Combine(Cgroup, group.TrimStart('/'));
+        Write(Path.Combine(directory, "memory.max"), max + "\n");
+        Write(Path.Combine(directory, "memory.current"), current + "\n");
+        if (stat is not null)
+            Write(Path.Combine(directory, "memory.stat"), stat);
+    }
+
+    [LinuxFact]
     public void Without_a_cgroup_limit_the_machine_s_figures_are_read()
     {
-        if (!OperatingSystem.IsLinux())
-            return;
         WriteMeminfo(16_000_000, 6_000_000);
-        Write(Path.Combine(Proc, "self", "cgroup"), "0::/user.slice\n");
-        Write(Path.Combine(Cgroup, "user.slice", "memory.max"), "max\n");
-        Write(Path.Combine(Cgroup, "user.slice", "memory.current"), "123456789\n");
+        WriteCgroup("/user.slice", "max", "123456789");
 
         Assert.Equal(new MemoryReading(16_000_000L * 1024, 6_000_000L * 1024), Gauge().Read());
     }
 
-    [Fact]
+    [LinuxFact]
     public void A_cgroup_limit_bounds_the_total_and_counts_only_what_reclaim_cannot_free_as_used()
     {
-        if (!OperatingSystem.IsLinux())
-            return;
         WriteMeminfo(16_000_000, 12_000_000);
-        Write(Path.Combine(Proc, "self", "cgroup"), "0::/system.slice/appliance.service\n");
-        var group = Path.Combine(Cgroup, "system.slice", "appliance.service");
-        Write(Path.Combine(group, "memory.max"), $"{4L << 30}\n");
-        Write(Path.Combine(group, "memory.current"), $"{3L << 30}\n");
-        Write(Path.Combine(group, "memory.stat"), $"anon {2L << 30}\nfile {1L << 30}\ninactive_file {1L << 30}\n");
+        WriteCgroup("/system.slice/appliance.service", $"{4L << 30}", $"{3L << 30}",
+            $"anon {2L << 30}\nfile {1L << 30}\ninactive_file {1L << 30}\n");
 
         // 4 GiB allowed, 3 GiB held of which 1 GiB is clean page cache the kernel reclaims first: 2 GiB left.
         Assert.Equal(new MemoryReading(4L << 30, 2L << 30), Gauge().Read());
     }
 
-    [Fact]
+    [LinuxFact]
     public void Unreadable_or_incomplete_figures_give_no_reading_rather_than_a_wrong_one()
     {
-        if (!OperatingSystem.IsLinux())
-            return;
         Assert.Null(Gauge().Read());
         Write(Path.Combine(Proc, "meminfo"), "MemTotal: 1000 kB\n");
         Assert.Null(Gauge().Read());
@@ -69,11 +69,9 @@ public sealed class SystemMemoryGaugeTests : IDisposable
         Assert.Equal(new MemoryReading(2000L * 1024, 1000L * 1024), Gauge().Read());
     }
 
-    [Fact]
+    [LinuxFact]
     public void This_machine_reports_memory_it_has()
     {
-        if (!OperatingSystem.IsLinux())
-            return;
         var reading = SystemMemoryGauge.Instance.Read();
         Assert.NotNull(reading);
         Assert.InRange(reading.Value.TotalBytes, 64L << 20, long.MaxValue);

@@ -54,3 +54,13 @@ public sealed class RootFactAttribute : FactAttribute
             Skip = "needs root on Linux to mount a tmpfs";
     }
 }
+
+/// <summary>A fact about Linux interfaces (/proc, cgroups); skipped elsewhere.</summary>
+public sealed class LinuxFactAttribute : FactAttribute
+{
+    public LinuxFactAttribute()
+    {
+        if (!OperatingSystem.IsLinux())
+            Skip = "reads Linux interfaces";
+    }
+}
