@@ -150,6 +150,13 @@ public interface IMetaEngine : IAsyncDisposable
 
     ValueTask<Result<IReadOnlyList<string>>> ListXattrAsync(Caller caller, ulong ino, CancellationToken ct);
 
+    /// <summary>
+    /// The extended attributes, with values and in name order, whose names start with <paramref name="prefix"/>, of each
+    /// of <paramref name="inos"/> that has any (inodes without any, or gone, are left out): one round trip for a page of
+    /// directory entries, as a listing of WebDAV dead properties needs. No permission checks: the caller applies them.
+    /// </summary>
+    ValueTask<IReadOnlyDictionary<ulong, IReadOnlyList<Xattr>>> GetXattrsAsync(IReadOnlyList<ulong> inos, string prefix, CancellationToken ct);
+
     ValueTask<Errno> RemoveXattrAsync(Caller caller, ulong ino, string name, CancellationToken ct);
 
     // ---- locks ----

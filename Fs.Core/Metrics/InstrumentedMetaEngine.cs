@@ -113,6 +113,9 @@ public sealed class InstrumentedMetaEngine(IMetaEngine inner, FileSystemMetrics 
     public ValueTask<Result<IReadOnlyList<string>>> ListXattrAsync(Caller caller, ulong ino, CancellationToken ct) =>
         Measure("list_xattr", () => inner.ListXattrAsync(caller, ino, ct));
 
+    public ValueTask<IReadOnlyDictionary<ulong, IReadOnlyList<Xattr>>> GetXattrsAsync(IReadOnlyList<ulong> inos, string prefix, CancellationToken ct) =>
+        Measure("get_xattrs", () => inner.GetXattrsAsync(inos, prefix, ct));
+
     public ValueTask<Errno> RemoveXattrAsync(Caller caller, ulong ino, string name, CancellationToken ct) =>
         Measure("remove_xattr", () => inner.RemoveXattrAsync(caller, ino, name, ct));
 

@@ -16,7 +16,13 @@ public static class Propfind
     private sealed record Query(Kind Kind, IReadOnlyList<XName> Names)
     {
         public bool Wants(XName name) => Kind != Kind.Prop || Names.Contains(name);
+
+        /// <summary>Whether answering needs the resources' dead properties (stored as extended attributes).</summary>
+        public bool WantsDead => Kind != Kind.Prop || Names.Any(n => !DavProperties.IsLive(n));
     }
+
+    /// <summary>A dead property of a resource: its name and stored XML (null where the caller may not read it).</summary>
+    private readonly record struct DeadProperty(XName Name, byte[]? Value);
 
     public static async Task HandleAsync(DavRequest r)
     {
@@ -63,7 +69,8 @@ public static class Propfind
         }
         var ms = new MultistatusWriter(r.Response, r.Ct);
         var locks = wantsLocks ? await r.CoveringLocksAsync(resolved).ConfigureAwait(false) : null;
-        await WriteResourceAsync(r, ms, query, resolved.Path, target, locks, usage).ConfigureAwait(false);
+        var targetDead = await DeadPropertiesAsync(r, query, [target]).ConfigureAwait(false);
+        await WriteResourceAsync(r, ms, query, resolved.Path, target, locks, usage, targetDead.GetValueOrDefault(target.Ino)).ConfigureAwait(false);
         if (target.Type == FileType.Directory && depth != "0")
         {
             // Members inherit the depth-infinity locks that cover the collection, and the collection's own.
@@ -85,6 +92,7 @@ public static class Propfind
             var page = await r.Fs.ReadDirAsync(r.Caller, dir.Ino, cookie, PageSize, plus: true, r.Ct).ConfigureAwait(false);
             if (!page.Ok)
                 return;
+            var members = new List<(string Name, InodeAttr Attr)>();
             foreach (var entry in page.Value.Entries)
             {
                 cookie = entry.Cookie;
@@ -98,7 +106,13 @@ public static class Propfind
                         continue;
                     attr = got.Value;
                 }
-                var path = dirPath.Child(entry.Name);
+                members.Add((entry.Name, attr));
+            }
+            // The dead properties of the whole page in one metadata round trip, not one (or more) per member.
+            var dead = await DeadPropertiesAsync(r, query, [.. members.Select(m => m.Attr)]).ConfigureAwait(false);
+            foreach (var (name, attr) in members)
+            {
+                var path = dirPath.Child(name);
                 List<CoveringLock>? locks = null;
                 if (inherited is not null)
                 {
@@ -107,7 +121,7 @@ public static class Propfind
                         if (held.Kind == LockKind.WebDav)
                             locks.Add(new CoveringLock(held, attr.Ino, path, attr.Type == FileType.Directory));
                 }
-                await WriteResourceAsync(r, ms, query, path, attr, locks, usage).ConfigureAwait(false);
+                await WriteResourceAsync(r, ms, query, path, attr, locks, usage, dead.GetValueOrDefault(attr.Ino)).ConfigureAwait(false);
                 if (descend is not null && attr.Type == FileType.Directory)
                     descend.Enqueue((path, attr, locks?.Where(l => l.Lock.Depth == -1).ToList()));
             }
@@ -132,9 +146,10 @@ public static class Propfind
         return null;
     }
 
-    private static async Task WriteResourceAsync(
-        DavRequest r, MultistatusWriter ms, Query query, DavPath path, InodeAttr attr, IReadOnlyList<CoveringLock>? locks, StatFs? usage)
+    private static async Task WriteResourceAsync(DavRequest r, MultistatusWriter ms, Query query, DavPath path, InodeAttr attr,
+        IReadOnlyList<CoveringLock>? locks, StatFs? usage, IReadOnlyList<DeadProperty>? dead)
     {
+        dead ??= [];
         var w = ms.Xml;
         var context = new DavProperties.Context(r, path, attr, locks, usage);
         var collection = attr.Type == FileType.Directory;
@@ -149,8 +164,8 @@ public static class Propfind
                 foreach (var name in DavProperties.AllPropLive)
                     if (!(collection && (name == DavProperties.ContentLength || name == DavProperties.ContentType)))
                         w.WriteElementString(name.LocalName, name.NamespaceName, "");
-                foreach (var name in await DeadNamesAsync(r, attr).ConfigureAwait(false))
-                    w.WriteElementString(name.LocalName, name.NamespaceName, "");
+                foreach (var property in dead)
+                    w.WriteElementString(property.Name.LocalName, property.Name.NamespaceName, "");
                 w.WriteEndElement();
                 w.WriteElementString("status", DavXml.DavNamespace, DavStatus.Line(200));
                 w.WriteEndElement();
@@ -165,12 +180,9 @@ public static class Propfind
                 foreach (var name in query.Names)
                     if (!DavProperties.AllPropLive.Contains(name))
                         DavProperties.TryWriteLive(w, name, context);
-                foreach (var name in await DeadNamesAsync(r, attr).ConfigureAwait(false))
-                {
-                    var value = await r.Fs.GetXattrAsync(r.Caller, attr.Ino, DavProperties.XattrName(name), r.Ct).ConfigureAwait(false);
-                    if (value.Ok)
-                        w.WriteRaw(Encoding.UTF8.GetString(value.Value));
-                }
+                foreach (var property in dead)
+                    if (property.Value is { } value)
+                        w.WriteRaw(Encoding.UTF8.GetString(value));
                 w.WriteEndElement();
                 w.WriteElementString("status", DavXml.DavNamespace, DavStatus.Line(200));
                 w.WriteEndElement();
@@ -190,9 +202,8 @@ public static class Propfind
                             missing.Add(name);
                         continue;
                     }
-                    var value = await r.Fs.GetXattrAsync(r.Caller, attr.Ino, DavProperties.XattrName(name), r.Ct).ConfigureAwait(false);
-                    if (value.Ok)
-                        found.Add((name, value.Value));
+                    if (dead.FirstOrDefault(p => p.Name == name).Value is { } value)
+                        found.Add((name, value));
                     else
                         missing.Add(name);
                 }
@@ -200,12 +211,12 @@ public static class Propfind
                 {
                     w.WriteStartElement("propstat", DavXml.DavNamespace);
                     w.WriteStartElement("prop", DavXml.DavNamespace);
-                    foreach (var (name, dead) in found)
+                    foreach (var (name, stored) in found)
                     {
-                        if (dead is null)
+                        if (stored is null)
                             DavProperties.TryWriteLive(w, name, context);
                         else
-                            w.WriteRaw(Encoding.UTF8.GetString(dead));
+                            w.WriteRaw(Encoding.UTF8.GetString(stored));
                     }
                     w.WriteEndElement();
                     w.WriteElementString("status", DavXml.DavNamespace, DavStatus.Line(200));
@@ -228,15 +239,27 @@ public static class Propfind
         await ms.FlushIfFullAsync().ConfigureAwait(false);
     }
 
-    private static async Task<IReadOnlyList<XName>> DeadNamesAsync(DavRequest r, InodeAttr attr)
+    /// <summary>
+    /// The dead properties of each resource, read in one call when the query needs them; resources without any (or
+    /// whose properties cannot be read) are left out.
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<ulong, IReadOnlyList<DeadProperty>>> DeadPropertiesAsync(
+        DavRequest r, Query query, IReadOnlyList<InodeAttr> resources)
     {
-        var list = await r.Fs.ListXattrAsync(r.Caller, attr.Ino, r.Ct).ConfigureAwait(false);
-        if (!list.Ok)
-            return [];
-        var names = new List<XName>();
-        foreach (var x in list.Value)
-            if (DavProperties.FromXattrName(x) is { } name && !DavProperties.IsLive(name))
-                names.Add(name);
-        return names;
+        var properties = new Dictionary<ulong, IReadOnlyList<DeadProperty>>();
+        if (!query.WantsDead || resources.Count == 0)
+            return properties;
+        var stored = await r.Fs.GetXattrsAsync(r.Caller, resources, DavProperties.XattrPrefix, r.Ct).ConfigureAwait(false);
+        if (!stored.Ok)
+            return properties;
+        foreach (var (ino, xattrs) in stored.Value)
+        {
+            var list = new List<DeadProperty>();
+            foreach (var x in xattrs)
+                if (DavProperties.FromXattrName(x.Name) is { } name && !DavProperties.IsLive(name))
+                    list.Add(new DeadProperty(name, x.Value));
+            properties[ino] = list;
+        }
+        return properties;
     }
 }

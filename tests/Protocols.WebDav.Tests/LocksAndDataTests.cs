@@ -127,6 +127,52 @@ public sealed class LocksAndDataTests
     }
 
     [Fact]
+    public async Task Depth_1_propfind_shows_each_member_s_own_dead_properties()
+    {
+        await using var dav = await DavServer.StartAsync();
+        Assert.Equal(HttpStatusCode.Created, (await dav.SendAsync("MKCOL", "/c/")).StatusCode);
+        // More members than one page of the listing (512), so the properties of every page are read and matched up.
+        for (var i = 0; i < 600; i++)
+            await dav.PutAsync($"/c/m{i}.txt", "x"u8.ToArray());
+        foreach (var (member, value) in new[] { ("m7.txt", "red"), ("m599.txt", "blue") })
+        {
+            var patch = $"<propertyupdate xmlns='DAV:'><set><prop><color xmlns='urn:x'>{value}</color><size xmlns='urn:y'>{member.Length}</size></prop></set></propertyupdate>";
+            Assert.Equal((HttpStatusCode)207, (await dav.SendAsync("PROPPATCH", $"/c/{member}", patch)).StatusCode);
+        }
+        XNamespace d = "DAV:";
+        XName color = XName.Get("color", "urn:x"), size = XName.Get("size", "urn:y");
+        async Task<Dictionary<string, XElement>> ResponsesAsync(string? body)
+        {
+            var found = await dav.SendAsync("PROPFIND", "/c/", body, ("Depth", "1"));
+            Assert.Equal((HttpStatusCode)207, found.StatusCode);
+            return XDocument.Parse(await found.Content.ReadAsStringAsync()).Descendants(d + "response")
+                .ToDictionary(e => Uri.UnescapeDataString(e.Element(d + "href")!.Value), e => e);
+        }
+
+        var all = await ResponsesAsync(null);
+        Assert.Equal(601, all.Count);
+        Assert.Equal("red", all["/c/m7.txt"].Descendants(color).Single().Value);
+        Assert.Equal("blue", all["/c/m599.txt"].Descendants(color).Single().Value);
+        Assert.Equal("8", all["/c/m599.txt"].Descendants(size).Single().Value);
+        Assert.Equal("6", all["/c/m7.txt"].Descendants(size).Single().Value);
+        Assert.Empty(all["/c/m8.txt"].Descendants(color));
+        Assert.Empty(all["/c/"].Descendants(color));
+
+        var names = await ResponsesAsync("<propfind xmlns='DAV:'><propname/></propfind>");
+        Assert.Equal("", names["/c/m599.txt"].Descendants(color).Single().Value);
+        Assert.Single(names["/c/m599.txt"].Descendants(size));
+        Assert.Empty(names["/c/m598.txt"].Descendants(color));
+
+        var named = await ResponsesAsync("<propfind xmlns='DAV:'><prop><color xmlns='urn:x'/><getcontentlength/></prop></propfind>");
+        string StatusOf(string href, XName property) =>
+            named[href].Elements(d + "propstat").Single(p => p.Descendants(property).Any()).Element(d + "status")!.Value;
+        Assert.Equal("red", named["/c/m7.txt"].Descendants(color).Single().Value);
+        Assert.Contains("200", StatusOf("/c/m7.txt", color));
+        Assert.Contains("404", StatusOf("/c/m8.txt", color));
+        Assert.Contains("200", StatusOf("/c/m8.txt", d + "getcontentlength"));
+    }
+
+    [Fact]
     public async Task Ranges_conditional_gets_and_multipart_byteranges()
     {
         await using var dav = await DavServer.StartAsync();

@@ -68,6 +68,26 @@ public sealed partial class RedisMetaEngine
         return names;
     }
 
+    public async ValueTask<IReadOnlyDictionary<ulong, IReadOnlyList<Xattr>>> GetXattrsAsync(IReadOnlyList<ulong> inos, string prefix, CancellationToken ct)
+    {
+        var db = await DbAsync(ct).ConfigureAwait(false);
+        // Sent together, so the client pipelines them: one round trip for the whole page.
+        var reads = inos.Select(ino => db.HashGetAllAsync(XattrKey(ino))).ToArray();
+        var found = new Dictionary<ulong, IReadOnlyList<Xattr>>();
+        for (var i = 0; i < reads.Length; i++)
+        {
+            var entries = await reads[i].ConfigureAwait(false);
+            var matching = entries
+                .Select(e => new Xattr((string)e.Name!, (byte[])e.Value!))
+                .Where(x => x.Name.StartsWith(prefix, StringComparison.Ordinal))
+                .OrderBy(x => x.Name, StringComparer.Ordinal)
+                .ToList();
+            if (matching.Count > 0)
+                found[inos[i]] = matching;
+        }
+        return found;
+    }
+
     public async ValueTask<Errno> RemoveXattrAsync(Caller caller, ulong ino, string name, CancellationToken ct)
     {
         var err = NameRules.CheckXattrName(name);

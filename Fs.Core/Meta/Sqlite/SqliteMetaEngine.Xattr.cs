@@ -67,6 +67,30 @@ public sealed partial class SqliteMetaEngine
         return new Result<IReadOnlyList<string>>(names);
     }, ct, snapshot: true);
 
+    public ValueTask<IReadOnlyDictionary<ulong, IReadOnlyList<Xattr>>> GetXattrsAsync(IReadOnlyList<ulong> inos, string prefix, CancellationToken ct) =>
+        ReadAsync<IReadOnlyDictionary<ulong, IReadOnlyList<Xattr>>>(c =>
+        {
+            var found = new Dictionary<ulong, IReadOnlyList<Xattr>>();
+            if (inos.Count == 0)
+                return found;
+            // The inodes go in as one JSON array, so the statement is the same (and cached) for any number of them.
+            using var r = c.Query("SELECT x.ino, x.name, x.value FROM json_each(?1) j JOIN xattrs x ON x.ino = j.value "
+                + "WHERE substr(x.name, 1, length(?2)) = ?2 ORDER BY x.ino, x.name", "[" + string.Join(',', inos) + "]", prefix);
+            List<Xattr>? current = null;
+            ulong currentIno = 0;
+            while (r.Read())
+            {
+                var ino = (ulong)r.GetInt64(0);
+                if (current is null || ino != currentIno)
+                {
+                    currentIno = ino;
+                    found[ino] = current = [];
+                }
+                current.Add(new Xattr(r.GetString(1), r.GetFieldValue<byte[]>(2)));
+            }
+            return found;
+        }, ct, snapshot: true);
+
     public async ValueTask<Errno> RemoveXattrAsync(Caller caller, ulong ino, string name, CancellationToken ct)
     {
         var err = NameRules.CheckXattrName(name);

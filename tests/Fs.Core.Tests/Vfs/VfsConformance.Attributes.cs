@@ -1,3 +1,4 @@
+using System.Text;
 using Fs.Core.Vfs;
 
 namespace Fs.Core.Tests.Vfs;
@@ -281,6 +282,49 @@ public abstract partial class VfsConformance
         Fails(Errno.ENODATA, await Fs.GetXattrAsync(Caller.Root, file.Ino, "user.color"), "get removed");
         Assert.Equal(new[] { "user.empty" }, Ok(await Fs.ListXattrAsync(Caller.Root, file.Ino), "list after remove"));
         Assert.Empty(Ok(await Fs.ListXattrAsync(Caller.Root, (await NewFileAsync(Root, "bare")).Ino), "list of a file without xattrs"));
+    }
+
+    [Fact]
+    public async Task Xattrs_of_many_inodes_come_in_one_call_as_listxattr_and_getxattr_would_show_them()
+    {
+        var dir = await MkdirAsync(Root, "d", Oct(777));
+        var open = await NewFileAsync(dir.Ino, "open", mode: Oct(644), caller: Alice);
+        var closed = await NewFileAsync(dir.Ino, "closed", mode: Oct(600), caller: Alice);
+        var bare = await NewFileAsync(dir.Ino, "bare");
+        var other = await NewFileAsync(dir.Ino, "other");
+        Ok(await Fs.SetXattrAsync(Caller.Root, open.Ino, "user.dav.b", "2"u8.ToArray()), "set b");
+        Ok(await Fs.SetXattrAsync(Caller.Root, open.Ino, "user.dav.a", "1"u8.ToArray()), "set a");
+        Ok(await Fs.SetXattrAsync(Caller.Root, open.Ino, "user.color", "blue"u8.ToArray()), "set outside the prefix");
+        Ok(await Fs.SetXattrAsync(Caller.Root, closed.Ino, "user.dav.secret", "s"u8.ToArray()), "set on the unreadable file");
+        Ok(await Fs.SetXattrAsync(Caller.Root, other.Ino, "user.color", "red"u8.ToArray()), "set only outside the prefix");
+        Ok(await Fs.SetXattrAsync(Caller.Root, dir.Ino, "trusted.dav.t", "t"u8.ToArray()), "set trusted");
+        Ok(await Fs.SetXattrAsync(Caller.Root, dir.Ino, "user.dav.d", "d"u8.ToArray()), "set on the directory");
+
+        var inodes = new[] { open, closed, bare, other, dir };
+        static string Show(IReadOnlyDictionary<ulong, IReadOnlyList<Xattr>> found, InodeAttr attr) =>
+            found.TryGetValue(attr.Ino, out var xattrs)
+                ? string.Join(' ', xattrs.Select(x => $"{x.Name}={(x.Value is null ? "(unreadable)" : Encoding.UTF8.GetString(x.Value))}"))
+                : "(none)";
+
+        // Root sees everything under the prefix, in name order; inodes with nothing under it are left out.
+        var asRoot = Ok(await Fs.GetXattrsAsync(Caller.Root, inodes, "user.dav."), "root");
+        Assert.Equal("user.dav.a=1 user.dav.b=2", Show(asRoot, open));
+        Assert.Equal("user.dav.secret=s", Show(asRoot, closed));
+        Assert.Equal("user.dav.d=d", Show(asRoot, dir));
+        Assert.Equal(3, asRoot.Count);
+        Assert.Equal("trusted.dav.t=t", Show(Ok(await Fs.GetXattrsAsync(Caller.Root, [dir], "trusted."), "root, trusted"), dir));
+
+        // Bob may list the unreadable file's names but not read their values, and never sees trusted.*; each agrees
+        // with what getxattr tells him one at a time.
+        var asBob = Ok(await Fs.GetXattrsAsync(Bob, inodes, "user.dav."), "bob");
+        Assert.Equal("user.dav.a=1 user.dav.b=2", Show(asBob, open));
+        Assert.Equal("user.dav.secret=(unreadable)", Show(asBob, closed));
+        Fails(Errno.EACCES, await Fs.GetXattrAsync(Bob, closed.Ino, "user.dav.secret"), "bob's getxattr on the unreadable file");
+        Assert.Empty(Ok(await Fs.GetXattrsAsync(Bob, [dir], "trusted."), "bob, trusted"));
+
+        Assert.Empty(Ok(await Fs.GetXattrsAsync(Caller.Root, [], "user."), "no inodes"));
+        Ok(await Fs.UnlinkAsync(Caller.Root, dir.Ino, "open"), "unlink");
+        Assert.Equal("(none)", Show(Ok(await Fs.GetXattrsAsync(Caller.Root, [open, closed], "user.dav."), "after unlink"), open));
     }
 
     [Fact]
