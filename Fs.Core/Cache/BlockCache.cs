@@ -152,7 +152,9 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         }
         catch (Exception e)
         {
-            // Without readings the tier keeps its configured size, as it would without a gauge.
+            // Without readings the tier goes back to its configured size, as it would be without a gauge: a limit
+            // lowered by an earlier shortage must not stay in force with nothing left to raise it.
+            Volatile.Write(ref _memoryLimit, _options.MemoryBytes);
             LogMemoryWatchFailed(_logger, e);
         }
     }

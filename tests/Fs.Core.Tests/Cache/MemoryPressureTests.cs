@@ -163,16 +163,21 @@ public sealed class MemoryPressureTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_gauge_that_fails_leaves_the_configured_size_and_the_cache_working()
+    public async Task A_gauge_that_fails_restores_the_configured_size_and_leaves_the_cache_working()
     {
-        var gauge = new SettableGauge(null) { Fails = true };
+        var gauge = new SettableGauge(new MemoryReading(Total, Reserve - (16L << 20)));
         await using (var cache = NewCache(gauge))
         {
-            await WaitUntilAsync(() => gauge.Reads > 0);
+            // A shortage lowers the limit; then the gauge breaks, and the limit goes back to the configured size.
             await FillAsync(cache, 0, 64);
+            await WaitUntilAsync(() => cache.MemoryLimit < Configured);
+            var reads = gauge.Reads;
+            gauge.Fails = true;
+            await WaitUntilAsync(() => gauge.Reads > reads && cache.MemoryLimit == Configured);
+            await FillAsync(cache, 100, 64);
             Assert.Equal(Configured, cache.MemoryLimit);
             Assert.Equal(Configured, cache.Stats.MemoryBytes);
-            Assert.True(await ReadFromMemoryAsync(cache, 10));
+            Assert.True(await ReadFromMemoryAsync(cache, 110));
         }
 
         // A gauge that cannot tell (another platform) is no reason to shrink either.
@@ -223,7 +228,7 @@ public sealed class MemoryPressureTests : IAsyncLifetime
         /// <summary>When set, computes each reading instead of <see cref="Reading"/>.</summary>
         public Func<MemoryReading?>? Model { get; set; }
 
-        public bool Fails { get; init; }
+        public bool Fails { get; set; }
 
         public int Reads => Volatile.Read(ref _reads);
 
