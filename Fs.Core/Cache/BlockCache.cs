@@ -162,18 +162,22 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
     /// <summary>Evicts the oldest blocks until the memory tier holds at most <paramref name="limit"/> bytes; returns the bytes evicted.</summary>
     private long EvictMemoryTo(long limit)
     {
-        long evicted = 0;
         lock (_memoryLock)
+            return EvictOldest(limit);
+    }
+
+    /// <summary><see cref="EvictMemoryTo"/> for a caller that holds the memory lock.</summary>
+    private long EvictOldest(long limit)
+    {
+        long evicted = 0;
+        while (_memory.Bytes > limit)
         {
-            while (_memory.Bytes > limit)
-            {
-                var before = _memory.Bytes;
-                if (!_memory.TryRemoveOldest(out _, out var block))
-                    break;
-                block.Owner?.Release();
-                evicted += before - _memory.Bytes;
-                _memoryEvictions++;
-            }
+            var before = _memory.Bytes;
+            if (!_memory.TryRemoveOldest(out _, out var block))
+                break;
+            block.Owner?.Release();
+            evicted += before - _memory.Bytes;
+            _memoryEvictions++;
         }
         return evicted;
     }
@@ -498,8 +502,8 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
             if (_memory.Remove(key, out var replaced))
                 replaced.Owner?.Release();
             _memory.Set(key, block, bytes);
+            EvictOldest(limit);
         }
-        EvictMemoryTo(limit);
     }
 
     private async Task AddToDiskAsync(BlockKey key, ReadOnlyMemory<byte> stored)

@@ -64,11 +64,7 @@ public sealed class SystemMemoryGauge : IMemoryGauge
                     group = line[3..];
             }
         }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
