@@ -38,7 +38,7 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
     private readonly CancellationTokenSource _lifetime = new();
 
     private readonly Lock _memoryLock = new();
-    private readonly BlockLru<CachedBlock> _memory = new();
+    private readonly MemoryTier<CachedBlock> _memory;
 
     // Lock order: _loadsLock, then _memoryLock.
     private readonly Lock _loadsLock = new();
@@ -51,7 +51,7 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
     private int _readingsSinceShrink;
     private int _prefetching;
     private long _memoryHits, _memoryMisses, _diskHits, _storeGets, _storeGetBytes, _storePuts, _storePutBytes;
-    private long _memoryEvictions, _diskCorruptions, _prefetchesDropped;
+    private long _diskCorruptions, _prefetchesDropped;
 
     public BlockCache(IObjectStore store, BlockCodec codec, BlockCacheOptions options, ILogger logger)
     {
@@ -71,6 +71,13 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         if (options.BlockBytes > 0)
             Buffers = new BlockBufferPool(options.BlockBytes, IdleBuffers);
         _memoryLimit = options.MemoryBytes;
+        // Probation holds at least two streams' read-ahead, so that a prefetched block is still there when its reader
+        // comes; the keys remembered cover the tier's size in 64 KiB blocks (a few MiB of keys at most).
+        var blockBytes = options.BlockBytes > 0 ? options.BlockBytes : 4 << 20;
+        _memory = new MemoryTier<CachedBlock>(
+            (int)Math.Clamp(options.MemoryBytes >> 16, 1024, 65536),
+            2L * Math.Max(1, options.ReadAheadBlocks) * blockBytes,
+            block => block.Owner?.Release());
         _memoryWatch = options.MemoryGauge is { } gauge && options.MemoryBytes > 0
             ? Task.Run(() => WatchMemoryAsync(gauge))
             : Task.CompletedTask;
@@ -86,7 +93,9 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
     /// <summary>Empties the memory tier, like dropping the page cache: later reads load their blocks again. Returns the bytes let go.</summary>
     public long DropMemory()
     {
-        var dropped = EvictMemoryTo(0);
+        long dropped;
+        lock (_memoryLock)
+            dropped = _memory.Clear();
         if (dropped > 0)
             ReturnMemory();
         return dropped;
@@ -159,27 +168,11 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         }
     }
 
-    /// <summary>Evicts the oldest blocks until the memory tier holds at most <paramref name="limit"/> bytes; returns the bytes evicted.</summary>
+    /// <summary>Evicts until the memory tier holds at most <paramref name="limit"/> bytes; returns the bytes evicted.</summary>
     private long EvictMemoryTo(long limit)
     {
         lock (_memoryLock)
-            return EvictOldest(limit);
-    }
-
-    /// <summary><see cref="EvictMemoryTo"/> for a caller that holds the memory lock.</summary>
-    private long EvictOldest(long limit)
-    {
-        long evicted = 0;
-        while (_memory.Bytes > limit)
-        {
-            var before = _memory.Bytes;
-            if (!_memory.TryRemoveOldest(out _, out var block))
-                break;
-            block.Owner?.Release();
-            evicted += before - _memory.Bytes;
-            _memoryEvictions++;
-        }
-        return evicted;
+            return _memory.EvictTo(limit);
     }
 
     /// <summary>
@@ -196,12 +189,14 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
     {
         get
         {
-            long memoryBytes;
+            long memoryBytes, probationBytes, memoryEvictions;
             int memoryBlocks;
             lock (_memoryLock)
             {
                 memoryBytes = _memory.Bytes;
                 memoryBlocks = _memory.Count;
+                probationBytes = _memory.ProbationBytes;
+                memoryEvictions = _memory.Evictions;
             }
             return new BlockCacheStats(
                 Interlocked.Read(ref _memoryHits),
@@ -213,13 +208,14 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
                 Interlocked.Read(ref _storePutBytes),
                 memoryBytes,
                 memoryBlocks,
-                Interlocked.Read(ref _memoryEvictions),
+                memoryEvictions,
                 _disk?.Bytes ?? 0,
                 _disk?.Count ?? 0,
                 _disk?.Evictions ?? 0,
                 Interlocked.Read(ref _diskCorruptions),
                 Interlocked.Read(ref _prefetchesDropped),
-                MemoryLimit);
+                MemoryLimit,
+                probationBytes);
         }
     }
 
@@ -282,7 +278,7 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         await AddToDiskAsync(key, stored).ConfigureAwait(false);
         // A block just written is likely read soon (read-back, another door); serve it without a round trip. The
         // writer handed its buffer (and its hold on it) over, so it is kept as it is rather than copied.
-        AddToMemory(key, new CachedBlock(data, MemoryMarshal.TryGetMemoryManager(data, out BlockBuffer? owner) ? owner : null));
+        AddToMemory(key, new CachedBlock(data, MemoryMarshal.TryGetMemoryManager(data, out BlockBuffer? owner) ? owner : null), written: true, read: false);
     }
 
     public ValueTask SyncAsync(CancellationToken ct) => new(_store.SyncAsync(ct));
@@ -379,13 +375,15 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
                     running.Readers++;
                 return running.Completion.Task;
             }
-            // A load that finished between the caller's memory check and here has already filled the memory tier.
+            // A load that finished between the caller's memory check and here has already filled the memory tier. A
+            // prefetch only looks, so that the block still counts as unread.
             lock (_memoryLock)
             {
-                if (_memory.TryGet(key, out var block))
+                if (!reader && _memory.Contains(key))
+                    return Task.FromResult(default(CachedBlock));
+                if (reader && _memory.TryGet(key, out var block))
                 {
-                    if (reader)
-                        block.Owner?.Retain();
+                    block.Owner?.Retain();
                     return Task.FromResult(block);
                 }
             }
@@ -407,7 +405,7 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
                 _loads.Remove(key);
                 for (var i = 0; i < load.Readers; i++)
                     block.Owner?.Retain();
-                AddToMemory(key, block);
+                AddToMemory(key, block, written: false, read: load.Readers > 0);
             }
             load.Completion.SetResult(block);
         }
@@ -486,8 +484,11 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         return block;
     }
 
-    /// <summary>Keeps a block in the memory tier, which takes over the caller's hold on its buffer.</summary>
-    private void AddToMemory(BlockKey key, CachedBlock block)
+    /// <summary>
+    /// Keeps a block in the memory tier, which takes over the caller's hold on its buffer: a block
+    /// <paramref name="written"/> in the main queue, one loaded on probation (see <see cref="MemoryTier{TValue}"/>).
+    /// </summary>
+    private void AddToMemory(BlockKey key, CachedBlock block, bool written, bool read)
     {
         // Account for the whole array behind the block: a writer's buffer may be larger than the bytes it holds.
         var bytes = MemoryMarshal.TryGetArray(block.Data, out var segment) && segment.Array is not null ? segment.Array.Length : block.Data.Length;
@@ -498,12 +499,7 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
             return;
         }
         lock (_memoryLock)
-        {
-            if (_memory.Remove(key, out var replaced))
-                replaced.Owner?.Release();
-            _memory.Set(key, block, bytes);
-            EvictOldest(limit);
-        }
+            _memory.Add(key, block, bytes, written, read, limit);
     }
 
     private async Task AddToDiskAsync(BlockKey key, ReadOnlyMemory<byte> stored)

@@ -23,6 +23,9 @@ public sealed record BlockCacheOptions
     /// <summary>The volume's block size: full blocks are read into reusable buffers of this size (0 = no reuse).</summary>
     public int BlockBytes { get; init; }
 
+    /// <summary>Blocks a sequential reader reads ahead: the memory tier keeps room for the read-ahead of two readers on probation.</summary>
+    public int ReadAheadBlocks { get; init; } = 16;
+
     /// <summary>Background prefetches in flight at once; further prefetch requests are dropped, not queued.</summary>
     public int MaxPrefetches { get; init; } = 32;
 
@@ -43,6 +46,7 @@ public sealed record BlockCacheOptions
         DiskBytes = options.DiskCacheBytes,
         DiskMinFreeRatio = options.DiskCacheMinFreeRatio,
         UploadConcurrency = options.UploadConcurrency,
+        ReadAheadBlocks = options.ReadAheadBlocks,
         MaxPrefetches = Math.Max(1, options.ReadAheadBlocks * 4),
         MemoryGauge = options.MemoryGauge,
     };

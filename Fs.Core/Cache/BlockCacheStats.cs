@@ -17,6 +17,7 @@ namespace Fs.Core.Cache;
 /// <param name="DiskCorruptions">Disk tier files found damaged, deleted and fetched again.</param>
 /// <param name="PrefetchesDropped">Prefetch requests dropped because too many were in flight.</param>
 /// <param name="MemoryLimitBytes">Most bytes the memory tier may hold now (less than configured while memory is short).</param>
+/// <param name="MemoryProbationBytes">Bytes of the memory tier held by blocks read once (on probation), part of <paramref name="MemoryBytes"/>.</param>
 public sealed record BlockCacheStats(
     long MemoryHits,
     long MemoryMisses,
@@ -33,4 +34,5 @@ public sealed record BlockCacheStats(
     long DiskEvictions,
     long DiskCorruptions,
     long PrefetchesDropped,
-    long MemoryLimitBytes);
+    long MemoryLimitBytes,
+    long MemoryProbationBytes);

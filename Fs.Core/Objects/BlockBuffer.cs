@@ -112,6 +112,7 @@ internal sealed class BlockBufferPool(int capacity, int maxIdle)
 {
     private readonly Lock _lock = new();
     private readonly Stack<BlockBuffer> _idle = new();
+    private long _allocated;
 
     /// <summary>Data bytes of every buffer of this pool: the volume's block size.</summary>
     public int Capacity { get; } = capacity;
@@ -125,6 +126,9 @@ internal sealed class BlockBufferPool(int capacity, int maxIdle)
         }
     }
 
+    /// <summary>Buffers this pool has allocated so far (rather than handed out again).</summary>
+    public long Allocated => Interlocked.Read(ref _allocated);
+
     /// <summary>A buffer held once by the caller.</summary>
     public BlockBuffer Rent()
     {
@@ -136,6 +140,7 @@ internal sealed class BlockBufferPool(int capacity, int maxIdle)
                 return buffer;
             }
         }
+        Interlocked.Increment(ref _allocated);
         return new BlockBuffer(Capacity, this);
     }
 
