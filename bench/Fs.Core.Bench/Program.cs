@@ -62,6 +62,7 @@ public static class Program
         new Random(42).NextBytes(pattern);
         if (storageUrl is not null)
         {
+            await WarmUpAsync(dir, pattern);
             for (var run = 1; run <= runs; run++)
             {
                 Console.WriteLine($"--- run {run}");
