@@ -83,8 +83,9 @@ export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_EC2_METADATA_DI
 vfs_output=$(dotnet "$root/bench/Fs.Core.Bench/bin/Release/net10.0/Fs.Core.Bench.dll" \
     --dir "$work/bench" --size-mib "$size_mib" --storage-url "s3://vfs-bench?endpoint=$endpoint")
 echo "$vfs_output"
-vfs_write=$(awk '/^vfs write\+fsync \(store\)/ { print $(NF-1) }' <<<"$vfs_output")
-vfs_read=$(awk '/^vfs cold read \(store\)/ { print $(NF-1) }' <<<"$vfs_output")
+# Rows: label, seconds, MiB/s, CPU seconds.
+vfs_write=$(awk '/^vfs write\+fsync \(store\)/ { print $(NF-2) }' <<<"$vfs_output")
+vfs_read=$(awk '/^vfs cold read \(store\)/ { print $(NF-2) }' <<<"$vfs_output")
 
 rate() { calc "$size_mib / $1"; }
 printf '\n%-28s%10s%10s%8s\n' "" seconds MiB/s ratio

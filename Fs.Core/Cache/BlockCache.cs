@@ -439,6 +439,23 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
             }
         }
 
+        try
+        {
+            return await FetchFromStoreAsync(key, ct).ConfigureAwait(false);
+        }
+        catch (CorruptObjectException e)
+        {
+            // A body damaged on the way, or torn by an overwrite on a server whose puts are not atomic (a retried
+            // upload of the same block): a second read gets it whole. Damage that lasts fails again and reaches the
+            // reader as EIO, never as data.
+            LogStoreCorrupt(_logger, key.ObjectKey, e.Message);
+            return await FetchFromStoreAsync(key, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads and decodes a block from the object store (keeping its stored form in the disk tier).</summary>
+    private async Task<CachedBlock> FetchFromStoreAsync(BlockKey key, CancellationToken ct)
+    {
         if (Buffers is null || key.Size != Buffers.Capacity)
         {
             var stored = await _store.GetAsync(key.ObjectKey, ct).ConfigureAwait(false);
@@ -531,6 +548,9 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Disk cache copy of {ObjectKey} is damaged ({Reason}); fetching it from the store")]
     private static partial void LogDiskCorrupt(ILogger logger, string objectKey, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Object {ObjectKey} read from the store is damaged ({Reason}); reading it once more")]
+    private static partial void LogStoreCorrupt(ILogger logger, string objectKey, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not keep {ObjectKey} in the disk cache")]
     private static partial void LogDiskWriteFailed(ILogger logger, string objectKey, Exception error);

@@ -71,9 +71,9 @@ public static class Program
                     Directory.Delete(volume, recursive: true);
                 Directory.CreateDirectory(volume);
                 var (write, read) = await WriteAndColdReadAsync(volume, storageUrl, pattern, sizeMiB, canDropCaches);
-                Console.WriteLine($"{"",-28}{"seconds",10}{"MiB/s",10}");
-                Console.WriteLine($"{"vfs write+fsync (store)",-28}{write,10:F2}{sizeMiB / write,10:F0}");
-                Console.WriteLine($"{"vfs cold read (store)",-28}{read,10:F2}{sizeMiB / read,10:F0}");
+                Console.WriteLine($"{"",-28}{"seconds",10}{"MiB/s",10}{"cpu s",8}");
+                Console.WriteLine($"{"vfs write+fsync (store)",-28}{write,10:F2}{sizeMiB / write,10:F0}{s_writeCpu,8:F2}");
+                Console.WriteLine($"{"vfs cold read (store)",-28}{read,10:F2}{sizeMiB / read,10:F0}{s_readCpu,8:F2}");
                 Directory.Delete(volume, recursive: true);
             }
             return 0;

@@ -217,7 +217,25 @@ public sealed class BlockCacheTests : IAsyncLifetime
         await _store.PutAsync(key.ObjectKey, stored, default);
 
         await using var cache = NewCache();
+        var gets = _store.Gets;
         await Assert.ThrowsAsync<CorruptObjectException>(() => ReadAll(cache, key));
+        // Read once more in case the damage was on the way, then given up.
+        Assert.Equal(gets + 2, _store.Gets);
+    }
+
+    [Fact]
+    public async Task A_body_damaged_on_the_way_is_read_again_and_served_whole()
+    {
+        var key = Key(91);
+        await StoreBlock(key);
+        await using var cache = NewCache();
+        _store.DamagedGets = 1;
+        var gets = _store.Gets;
+
+        Assert.Equal(Data(key), await ReadAll(cache, key));
+        Assert.Equal(gets + 2, _store.Gets);
+        Assert.Equal(Data(key), await ReadAll(cache, key));
+        Assert.Equal(gets + 2, _store.Gets);
     }
 
     [Fact]

@@ -18,6 +18,9 @@ public sealed class InstrumentedObjectStore(IObjectStore inner) : IObjectStore
 
     public volatile bool Failing;
 
+    /// <summary>GETs still to come whose body arrives with one bit flipped, as a body damaged on the way would.</summary>
+    public int DamagedGets;
+
     public string Description => inner.Description;
 
     /// <summary>Makes GETs wait until <see cref="OpenGate"/>.</summary>
@@ -36,13 +39,19 @@ public sealed class InstrumentedObjectStore(IObjectStore inner) : IObjectStore
     public async Task<byte[]> GetAsync(string key, CancellationToken ct)
     {
         await BeforeGetAsync(ct);
-        return await inner.GetAsync(key, ct);
+        var data = await inner.GetAsync(key, ct);
+        if (data.Length > 0 && Interlocked.Decrement(ref DamagedGets) >= 0)
+            data[^1] ^= 1;
+        return data;
     }
 
     public async Task<int> GetAsync(string key, Memory<byte> destination, CancellationToken ct)
     {
         await BeforeGetAsync(ct);
-        return await inner.GetAsync(key, destination, ct);
+        var length = await inner.GetAsync(key, destination, ct);
+        if (length > 0 && Interlocked.Decrement(ref DamagedGets) >= 0)
+            destination.Span[length - 1] ^= 1;
+        return length;
     }
 
     private async Task BeforeGetAsync(CancellationToken ct)
