@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Fs.Core.Cache;
 using Fs.Core.Objects;
 using Fs.Core.Tests.Objects;
@@ -6,31 +5,14 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Fs.Core.Tests.Cache;
 
-public sealed class BlockCacheTests : IAsyncLifetime
+public sealed class BlockCacheTests() : CacheTestBase(BlockCompression.Lz4)
 {
     private const int BlockSize = 64 << 10;
 
-    private readonly ScratchDirectory _scratch = new();
-    private readonly InstrumentedObjectStore _store;
-    private readonly BlockCodec _codec = new(BlockCompression.Lz4, RandomNumberGenerator.GetBytes(32));
-
-    public BlockCacheTests()
-    {
-        _store = new InstrumentedObjectStore(new LocalDirectoryStore(Path.Combine(_scratch.Path, "objects")));
-    }
-
-    private string DiskDir => Path.Combine(_scratch.Path, "cache");
-
-    public Task InitializeAsync() => _store.CreateAsync(default);
-
-    public async Task DisposeAsync()
-    {
-        await _store.DisposeAsync();
-        _scratch.Dispose();
-    }
+    private string DiskDir => Path.Combine(ScratchPath, "cache");
 
     private BlockCache NewCache(long memoryBytes = 64L << 20, bool disk = false, long diskBytes = 1L << 30, int maxPrefetches = 32) =>
-        new(_store, _codec, new BlockCacheOptions
+        new(Store, Codec, new BlockCacheOptions
         {
             MemoryBytes = memoryBytes,
             DiskDir = disk ? DiskDir : null,
@@ -69,10 +51,10 @@ public sealed class BlockCacheTests : IAsyncLifetime
         await using var cache = NewCache();
         var key = Key(1);
         await cache.WriteAsync(key, Data(key), default);
-        Assert.Equal(1, _store.Puts);
+        Assert.Equal(1, Store.Puts);
 
         Assert.Equal(Data(key), await ReadAll(cache, key));
-        Assert.Equal(0, _store.Gets);
+        Assert.Equal(0, Store.Gets);
         Assert.Equal(1, cache.Stats.MemoryHits);
     }
 
@@ -94,16 +76,16 @@ public sealed class BlockCacheTests : IAsyncLifetime
         var key = Key(3);
         await StoreBlock(key);
         await using var cache = NewCache();
-        _store.CloseGate();
+        Store.CloseGate();
         var readers = Enumerable.Range(0, 16).Select(_ => Task.Run(() => ReadAll(cache, key))).ToArray();
-        while (_store.Gets == 0)
+        while (Store.Gets == 0)
             await Task.Delay(5);
         await Task.Delay(100); // every reader has had time to ask
-        _store.OpenGate();
+        Store.OpenGate();
 
         foreach (var reader in readers)
             Assert.Equal(Data(key), await reader);
-        Assert.Equal(1, _store.Gets);
+        Assert.Equal(1, Store.Gets);
     }
 
     [Fact]
@@ -119,9 +101,9 @@ public sealed class BlockCacheTests : IAsyncLifetime
         Assert.Equal(7, stats.MemoryEvictions);
 
         Assert.Equal(Data(Key(19)), await ReadAll(cache, Key(19)));
-        Assert.Equal(0, _store.Gets);
+        Assert.Equal(0, Store.Gets);
         Assert.Equal(Data(Key(10)), await ReadAll(cache, Key(10)));
-        Assert.Equal(1, _store.Gets);
+        Assert.Equal(1, Store.Gets);
     }
 
     [Fact]
@@ -137,7 +119,7 @@ public sealed class BlockCacheTests : IAsyncLifetime
         Assert.Equal(5, second.Stats.DiskBlocks);
         for (ulong slice = 30; slice < 35; slice++)
             Assert.Equal(Data(Key(slice)), await ReadAll(second, Key(slice)));
-        Assert.Equal(0, _store.Gets);
+        Assert.Equal(0, Store.Gets);
         Assert.Equal(5, second.Stats.DiskHits);
     }
 
@@ -169,14 +151,14 @@ public sealed class BlockCacheTests : IAsyncLifetime
         await using (var second = NewCache(memoryBytes: 0, disk: true))
         {
             Assert.Equal(Data(key), await ReadAll(second, key));
-            Assert.Equal(1, _store.Gets);
+            Assert.Equal(1, Store.Gets);
             Assert.Equal(1, second.Stats.DiskCorruptions);
         }
 
         // The fetched block replaced the damaged file.
         await using var third = NewCache(memoryBytes: 0, disk: true);
         Assert.Equal(Data(key), await ReadAll(third, key));
-        Assert.Equal(1, _store.Gets);
+        Assert.Equal(1, Store.Gets);
     }
 
     [Fact]
@@ -185,14 +167,14 @@ public sealed class BlockCacheTests : IAsyncLifetime
         var key = Key(70);
         await StoreBlock(key);
         await using var cache = NewCache(disk: true);
-        _store.Failing = true;
+        Store.Failing = true;
         var readers = Enumerable.Range(0, 4).Select(_ => ReadAll(cache, key)).ToArray();
         foreach (var reader in readers)
             await Assert.ThrowsAsync<IOException>(() => reader);
         Assert.Equal(0, cache.Stats.MemoryBlocks);
         Assert.Equal(0, cache.Stats.DiskBlocks);
 
-        _store.Failing = false;
+        Store.Failing = false;
         Assert.Equal(Data(key), await ReadAll(cache, key));
     }
 
@@ -201,9 +183,9 @@ public sealed class BlockCacheTests : IAsyncLifetime
     {
         var key = Key(80);
         await using var cache = NewCache(disk: true);
-        _store.Failing = true;
+        Store.Failing = true;
         await Assert.ThrowsAsync<IOException>(async () => await cache.WriteAsync(key, Data(key), default));
-        _store.Failing = false;
+        Store.Failing = false;
         await Assert.ThrowsAsync<ObjectNotFoundException>(() => ReadAll(cache, key));
     }
 
@@ -212,15 +194,15 @@ public sealed class BlockCacheTests : IAsyncLifetime
     {
         var key = Key(90);
         await StoreBlock(key);
-        var stored = await _store.GetAsync(key.ObjectKey, default);
+        var stored = await Store.GetAsync(key.ObjectKey, default);
         stored[^1] ^= 1;
-        await _store.PutAsync(key.ObjectKey, stored, default);
+        await Store.PutAsync(key.ObjectKey, stored, default);
 
         await using var cache = NewCache();
-        var gets = _store.Gets;
+        var gets = Store.Gets;
         await Assert.ThrowsAsync<CorruptObjectException>(() => ReadAll(cache, key));
         // Read once more in case the damage was on the way, then given up.
-        Assert.Equal(gets + 2, _store.Gets);
+        Assert.Equal(gets + 2, Store.Gets);
     }
 
     [Fact]
@@ -229,13 +211,13 @@ public sealed class BlockCacheTests : IAsyncLifetime
         var key = Key(91);
         await StoreBlock(key);
         await using var cache = NewCache();
-        _store.DamagedGets = 1;
-        var gets = _store.Gets;
+        Store.DamagedGets = 1;
+        var gets = Store.Gets;
 
         Assert.Equal(Data(key), await ReadAll(cache, key));
-        Assert.Equal(gets + 2, _store.Gets);
+        Assert.Equal(gets + 2, Store.Gets);
         Assert.Equal(Data(key), await ReadAll(cache, key));
-        Assert.Equal(gets + 2, _store.Gets);
+        Assert.Equal(gets + 2, Store.Gets);
     }
 
     [Fact]
@@ -249,7 +231,7 @@ public sealed class BlockCacheTests : IAsyncLifetime
             await Task.Delay(10);
 
         Assert.Equal(Data(key), await ReadAll(cache, key));
-        Assert.Equal(1, _store.Gets);
+        Assert.Equal(1, Store.Gets);
         Assert.Equal(1, cache.Stats.MemoryHits);
     }
 
@@ -259,15 +241,15 @@ public sealed class BlockCacheTests : IAsyncLifetime
         for (ulong slice = 110; slice < 120; slice++)
             await StoreBlock(Key(slice));
         await using var cache = NewCache(maxPrefetches: 2);
-        _store.CloseGate();
+        Store.CloseGate();
         for (ulong slice = 110; slice < 120; slice++)
             cache.Prefetch(Key(slice));
-        for (var i = 0; i < 500 && _store.Gets < 2; i++)
+        for (var i = 0; i < 500 && Store.Gets < 2; i++)
             await Task.Delay(10);
         await Task.Delay(50); // room for a third request, were one started
-        Assert.Equal(2, _store.Gets);
+        Assert.Equal(2, Store.Gets);
         Assert.Equal(8, cache.Stats.PrefetchesDropped);
-        _store.OpenGate();
+        Store.OpenGate();
     }
 
     [Fact]
@@ -278,7 +260,7 @@ public sealed class BlockCacheTests : IAsyncLifetime
         await cache.WriteAsync(key, Data(key), default);
         await cache.DeleteAsync(key, default);
 
-        Assert.Null(await _store.HeadAsync(key.ObjectKey, default));
+        Assert.Null(await Store.HeadAsync(key.ObjectKey, default));
         Assert.Equal(0, cache.Stats.DiskBlocks);
         await Assert.ThrowsAsync<ObjectNotFoundException>(() => ReadAll(cache, key));
     }
@@ -289,7 +271,7 @@ public sealed class BlockCacheTests : IAsyncLifetime
         using var small = new SmallFileSystem(8 << 20);
         await File.WriteAllBytesAsync(Path.Combine(small.Path, "other-data"), new byte[3 << 20]);
         var options = new BlockCacheOptions { MemoryBytes = 0, DiskDir = Path.Combine(small.Path, "cache"), DiskMinFreeRatio = 0.5 };
-        await using var cache = new BlockCache(_store, _codec, options, NullLogger.Instance);
+        await using var cache = new BlockCache(Store, Codec, options, NullLogger.Instance);
         for (ulong slice = 140; slice < 160; slice++)
             await cache.WriteAsync(Key(slice, size: 256 << 10), Data(Key(slice, size: 256 << 10)), default);
 

@@ -1,7 +1,4 @@
-using System.Security.Cryptography;
 using Fs.Core.Cache;
-using Fs.Core.Objects;
-using Fs.Core.Tests.Objects;
 using Fs.Core.Vfs;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -11,7 +8,7 @@ namespace Fs.Core.Tests.Cache;
 /// The memory tier gives memory back while the machine runs short and grows again as it comes free. A machine cannot be
 /// made short of memory on demand in a test, so the shortage comes from a gauge that reports what the test says.
 /// </summary>
-public sealed class MemoryPressureTests : IAsyncLifetime
+public sealed class MemoryPressureTests : CacheTestBase
 {
     private const int BlockSize = 1 << 20;
     private const long Configured = 64L << 20;
@@ -20,25 +17,8 @@ public sealed class MemoryPressureTests : IAsyncLifetime
     /// <summary>What the tier leaves the machine at <see cref="Total"/>: a sixteenth.</summary>
     private const long Reserve = Total / 16;
 
-    private readonly ScratchDirectory _scratch = new();
-    private readonly InstrumentedObjectStore _store;
-    private readonly BlockCodec _codec = new(BlockCompression.None, RandomNumberGenerator.GetBytes(32));
-
-    public MemoryPressureTests()
-    {
-        _store = new InstrumentedObjectStore(new LocalDirectoryStore(Path.Combine(_scratch.Path, "objects")));
-    }
-
-    public Task InitializeAsync() => _store.CreateAsync(default);
-
-    public async Task DisposeAsync()
-    {
-        await _store.DisposeAsync();
-        _scratch.Dispose();
-    }
-
     private BlockCache NewCache(IMemoryGauge? gauge = null) =>
-        new(_store, _codec, new BlockCacheOptions
+        new(Store, Codec, new BlockCacheOptions
         {
             MemoryBytes = Configured,
             UploadConcurrency = 4,
@@ -64,11 +44,11 @@ public sealed class MemoryPressureTests : IAsyncLifetime
     /// <summary>Reads a block and says whether it came from the memory tier (no store request).</summary>
     private async Task<bool> ReadFromMemoryAsync(BlockCache cache, int n)
     {
-        var gets = _store.Gets;
+        var gets = Store.Gets;
         var read = new byte[BlockSize];
         await cache.ReadAsync(Key(n), 0, read, default);
         Assert.Equal(Data(Key(n)), read);
-        return _store.Gets == gets;
+        return Store.Gets == gets;
     }
 
     [Fact]

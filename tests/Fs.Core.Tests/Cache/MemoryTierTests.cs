@@ -1,7 +1,4 @@
-using System.Security.Cryptography;
 using Fs.Core.Cache;
-using Fs.Core.Objects;
-using Fs.Core.Tests.Objects;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Fs.Core.Tests.Cache;
@@ -140,26 +137,9 @@ public sealed class MemoryTierTests
 }
 
 /// <summary>The memory tier's scan resistance seen through the block cache, on real buffers and a real store.</summary>
-public sealed class MemoryTierCacheTests : IAsyncLifetime
+public sealed class MemoryTierCacheTests : CacheTestBase
 {
     private const int BlockBytes = 64 << 10;
-
-    private readonly ScratchDirectory _scratch = new();
-    private readonly InstrumentedObjectStore _store;
-    private readonly BlockCodec _codec = new(BlockCompression.None, RandomNumberGenerator.GetBytes(32));
-
-    public MemoryTierCacheTests()
-    {
-        _store = new InstrumentedObjectStore(new LocalDirectoryStore(Path.Combine(_scratch.Path, "objects")));
-    }
-
-    public Task InitializeAsync() => _store.CreateAsync(default);
-
-    public async Task DisposeAsync()
-    {
-        await _store.DisposeAsync();
-        _scratch.Dispose();
-    }
 
     private static BlockKey Key(int n) => new((ulong)n + 1, 0, BlockBytes);
 
@@ -181,7 +161,7 @@ public sealed class MemoryTierCacheTests : IAsyncLifetime
     public async Task A_long_cold_read_reuses_a_few_buffers_and_keeps_what_was_written()
     {
         // 16 MiB of memory, probation 1 MiB (a sixteenth): the 200 blocks read (12.5 MiB) would all fit in the tier.
-        await using var cache = new BlockCache(_store, _codec, new BlockCacheOptions
+        await using var cache = new BlockCache(Store, Codec, new BlockCacheOptions
         {
             MemoryBytes = 16L << 20,
             BlockBytes = BlockBytes,
@@ -189,7 +169,7 @@ public sealed class MemoryTierCacheTests : IAsyncLifetime
             UploadConcurrency = 4,
         }, NullLogger.Instance);
         for (var n = 0; n < 200; n++)
-            await _store.PutAsync(Key(n).ObjectKey, _codec.Encode(Key(n).ObjectKey, Data(Key(n))), default);
+            await Store.PutAsync(Key(n).ObjectKey, Codec.Encode(Key(n).ObjectKey, Data(Key(n))), default);
         var written = Enumerable.Range(1000, 16).ToArray();
         foreach (var n in written)
         {
@@ -206,18 +186,18 @@ public sealed class MemoryTierCacheTests : IAsyncLifetime
         var allocated = cache.Buffers.Allocated - allocatedBefore;
         Assert.InRange(allocated, 1, 30);
         Assert.True(cache.Stats.MemoryProbationBytes <= 1L << 20, $"{cache.Stats.MemoryProbationBytes} bytes on probation");
-        var gets = _store.Gets;
+        var gets = Store.Gets;
         foreach (var n in written)
             await ReadAsync(cache, n);
-        Assert.Equal(gets, _store.Gets);
+        Assert.Equal(gets, Store.Gets);
 
         // Read again, an early block of the stream is loaded once more, then stays through another pass.
         await ReadAsync(cache, 3);
-        Assert.Equal(gets + 1, _store.Gets);
+        Assert.Equal(gets + 1, Store.Gets);
         for (var n = 100; n < 200; n++)
             await ReadAsync(cache, n);
-        gets = _store.Gets;
+        gets = Store.Gets;
         await ReadAsync(cache, 3);
-        Assert.Equal(gets, _store.Gets);
+        Assert.Equal(gets, Store.Gets);
     }
 }
