@@ -55,6 +55,14 @@ internal sealed class BlockLru<TValue>
         return false;
     }
 
+    /// <summary>Forgets every block.</summary>
+    public void Clear()
+    {
+        _entries.Clear();
+        _recency.Clear();
+        Bytes = 0;
+    }
+
     public bool TryRemoveOldest(out BlockKey key, out TValue value)
     {
         var node = _recency.Last;

@@ -19,8 +19,7 @@ internal sealed class MemoryTier<TValue>
     private readonly BlockLru<TValue> _probation = new();
     private readonly BlockLru<TValue> _main = new();
     private readonly HashSet<BlockKey> _unread = [];
-    private readonly Dictionary<BlockKey, LinkedListNode<BlockKey>> _remembered = [];
-    private readonly LinkedList<BlockKey> _rememberedOrder = []; // first = most recently evicted
+    private readonly BlockLru<bool> _remembered = new(); // keys only, newest first
     private readonly int _rememberedCapacity;
     private readonly long _probationFloor;
     private readonly Action<TValue> _release;
@@ -74,8 +73,8 @@ internal sealed class MemoryTier<TValue>
     /// </summary>
     public void Add(BlockKey key, TValue value, long bytes, bool written, bool read, long limit)
     {
-        var usedBefore = Forget(key);
-        if (Remove(key, out var replaced))
+        var usedBefore = _remembered.Remove(key, out _);
+        if (Take(key, out var replaced))
             _release(replaced);
         if (written || usedBefore)
         {
@@ -93,7 +92,13 @@ internal sealed class MemoryTier<TValue>
     /// <summary>Takes a block out of the tier without releasing it; its key is not remembered.</summary>
     public bool Remove(BlockKey key, out TValue value)
     {
-        Forget(key);
+        _remembered.Remove(key, out _);
+        return Take(key, out value);
+    }
+
+    /// <summary>Takes a block out of whichever queue holds it.</summary>
+    private bool Take(BlockKey key, out TValue value)
+    {
         if (_main.Remove(key, out value))
             return true;
         if (!_probation.Remove(key, out value))
@@ -125,7 +130,6 @@ internal sealed class MemoryTier<TValue>
     {
         var evicted = EvictTo(0);
         _remembered.Clear();
-        _rememberedOrder.Clear();
         return evicted;
     }
 
@@ -139,24 +143,13 @@ internal sealed class MemoryTier<TValue>
             Remember(key);
     }
 
+    /// <summary>Remembers the key of a block evicted from probation, forgetting the oldest beyond capacity.</summary>
     private void Remember(BlockKey key)
     {
-        if (_rememberedCapacity == 0 || _remembered.ContainsKey(key))
+        if (_rememberedCapacity == 0)
             return;
-        if (_remembered.Count >= _rememberedCapacity && _rememberedOrder.Last is { } oldest)
-        {
-            _rememberedOrder.RemoveLast();
-            _remembered.Remove(oldest.Value);
-        }
-        _remembered[key] = _rememberedOrder.AddFirst(key);
-    }
-
-    /// <summary>Forgets a remembered key; true when it was remembered.</summary>
-    private bool Forget(BlockKey key)
-    {
-        if (!_remembered.Remove(key, out var node))
-            return false;
-        _rememberedOrder.Remove(node);
-        return true;
+        _remembered.Set(key, true, 1);
+        if (_remembered.Count > _rememberedCapacity)
+            _remembered.TryRemoveOldest(out _, out _);
     }
 }

@@ -128,10 +128,8 @@ public sealed class S3Store : IObjectStore
                 if (rangeBytes is > 0)
                     request.ByteRange = new ByteRange(0, rangeBytes.Value - 1);
                 using var response = await _client.GetObjectAsync(request, attempt).ConfigureAwait(false);
-                if (response.ContentLength is < 0 or > int.MaxValue)
-                    throw new IOException($"{_location.NameOf(key)} has an unreadable length {response.ContentLength}");
                 var length = rangeBytes is > 0 ? ObjectLength(key, response) : response.ContentLength;
-                if (length > int.MaxValue)
+                if (response.ContentLength < 0 || length is < 0 or > int.MaxValue)
                     throw new IOException($"{_location.NameOf(key)} has an unreadable length {length}");
                 var data = place((int)length);
                 // An empty object has no byte to give: S3 answers its range 416 (below), s3rver with one stray byte.
