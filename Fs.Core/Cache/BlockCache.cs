@@ -221,8 +221,23 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
 
     public async ValueTask ReadAsync(BlockKey key, int offset, Memory<byte> destination, CancellationToken ct)
     {
-        if (offset < 0 || (long)offset + destination.Length > key.Size)
-            throw new ArgumentOutOfRangeException(nameof(offset), $"bytes [{offset}, {(long)offset + destination.Length}) are outside block {key.ObjectKey}");
+        var span = await AcquireAsync(key, offset, destination.Length, ct).ConfigureAwait(false);
+        try
+        {
+            span.Data.Span.CopyTo(destination.Span);
+        }
+        finally
+        {
+            span.Owner?.Release();
+        }
+    }
+
+    ValueTask<BlockSpan> IBlockStore.AcquireAsync(BlockKey key, int offset, int length, CancellationToken ct) => AcquireAsync(key, offset, length, ct);
+
+    internal async ValueTask<BlockSpan> AcquireAsync(BlockKey key, int offset, int length, CancellationToken ct)
+    {
+        if (offset < 0 || length < 0 || (long)offset + length > key.Size)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"bytes [{offset}, {(long)offset + length}) are outside block {key.ObjectKey}");
 
         CachedBlock block;
         bool hit;
@@ -243,14 +258,7 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
             // would have held then simply is not reused).
             block = await Load(key, reader: true).WaitAsync(ct).ConfigureAwait(false);
         }
-        try
-        {
-            block.Data.Span.Slice(offset, destination.Length).CopyTo(destination.Span);
-        }
-        finally
-        {
-            block.Owner?.Release();
-        }
+        return new BlockSpan(block.Data.Slice(offset, length), block.Owner);
     }
 
     public async ValueTask WriteAsync(BlockKey key, ReadOnlyMemory<byte> data, CancellationToken ct)

@@ -1,3 +1,5 @@
+using Fs.Core.Objects;
+
 namespace Fs.Core.Cache;
 
 /// <summary>Names one immutable block: block <see cref="Index"/> of slice <see cref="SliceId"/>, holding <see cref="Size"/> bytes.</summary>
@@ -20,11 +22,20 @@ public readonly record struct BlockKey(ulong SliceId, int Index, int Size)
     }
 }
 
+/// <summary>Bytes of a cached block; while <see cref="Owner"/> is held its memory is not reused (null: memory no one reuses).</summary>
+internal readonly record struct BlockSpan(ReadOnlyMemory<byte> Data, BlockBuffer? Owner);
+
 /// <summary>What the chunk layer reads and writes blocks through: the block cache in front of the codec and the object store.</summary>
-public interface IBlockStore
+internal interface IBlockStore
 {
     /// <summary>Copies bytes [offset, offset + destination.Length) of the block into destination.</summary>
     ValueTask ReadAsync(BlockKey key, int offset, Memory<byte> destination, CancellationToken ct);
+
+    /// <summary>
+    /// Bytes [offset, offset + length) of the block where they lie in the cache, held for the caller: it lets go of
+    /// <see cref="BlockSpan.Owner"/> (when there is one) once it is done with the bytes.
+    /// </summary>
+    ValueTask<BlockSpan> AcquireAsync(BlockKey key, int offset, int length, CancellationToken ct);
 
     /// <summary>
     /// Stores a new block (encoded and uploaded) and keeps it in cache; returns once it is stored (durable after the next <see cref="SyncAsync"/>).

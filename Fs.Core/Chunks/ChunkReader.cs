@@ -74,12 +74,85 @@ internal sealed class ChunkReader(IMetaEngine meta, IBlockStore blocks, ChunkLay
     }
 
     /// <summary>
-    /// Starts the block reads for the pieces (in position order) and zeroes only what none of them supplies (holes, and
-    /// past the last slice): clearing the whole target first would write every byte twice.
+    /// Reads [offset, offset + count) clamped to <paramref name="fileSize"/> as a view of the cached blocks (holes as
+    /// zeros): no byte is copied. The blocks are loaded in parallel, as for <see cref="ReadAsync"/>.
     /// </summary>
+    public async ValueTask<ReadView> ReadViewAsync(ulong ino, long offset, int count, long fileSize, CancellationToken ct)
+    {
+        var view = ReadView.Rent();
+        if (offset >= fileSize || count <= 0)
+            return view;
+        var total = (int)Math.Min(count, fileSize - offset);
+        var parts = new List<PendingPart>();
+        var taken = 0;
+        try
+        {
+            var done = 0;
+            while (done < total)
+            {
+                var pos = offset + done;
+                var chunk = ChunkLayout.ChunkIndex(pos);
+                var inChunk = (uint)(pos - ChunkLayout.ChunkStart(chunk));
+                var n = (uint)Math.Min(total - done, ChunkLayout.ChunkSize - inChunk);
+                foreach (var part in Parts(await ResolveAsync(ino, chunk, ct).ConfigureAwait(false), inChunk, n))
+                    parts.Add(part.Key is { } key ? new PendingPart(blocks.AcquireAsync(key, part.InBlock, part.Length, ct), 0) : new PendingPart(default, part.Length));
+                done += (int)n;
+            }
+            while (taken < parts.Count)
+            {
+                var part = parts[taken++];
+                if (part.Zeros > 0)
+                {
+                    view.AddZeros(part.Zeros);
+                    continue;
+                }
+                var span = await part.Block.ConfigureAwait(false);
+                view.Add(span.Data, span.Owner);
+            }
+            return view;
+        }
+        catch
+        {
+            // Blocks already loading are held for this read once they arrive: let go of them before failing.
+            for (; taken < parts.Count; taken++)
+            {
+                if (parts[taken].Zeros > 0)
+                    continue;
+                try
+                {
+                    (await parts[taken].Block.ConfigureAwait(false)).Owner?.Release();
+                }
+                catch (Exception)
+                {
+                    // The first failure is the one reported.
+                }
+            }
+            view.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Starts the block reads for the pieces (in position order) and zeroes only what none of them supplies.</summary>
     private void StartReads(IReadOnlyList<Slice> pieces, uint inChunk, Memory<byte> target, ref List<Task>? reads, CancellationToken ct)
     {
-        var n = (uint)target.Length;
+        foreach (var part in Parts(pieces, inChunk, (uint)target.Length))
+        {
+            var dest = target.Slice(part.At, part.Length);
+            if (part.Key is { } key)
+                (reads ??= []).Add(blocks.ReadAsync(key, part.InBlock, dest, ct).AsTask());
+            else
+                dest.Span.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Splits bytes [inChunk, inChunk + n) of a chunk with the given visible pieces (in position order) into runs of one
+    /// block each and the holes between them (no <see cref="Part.Key"/>), in order. Clearing the holes only, rather than
+    /// a whole target first, writes no byte twice.
+    /// </summary>
+    private IEnumerable<Part> Parts(IReadOnlyList<Slice> pieces, uint inChunk, uint n)
+    {
+        var bs = (uint)layout.BlockSize;
         var filled = inChunk;
         foreach (var piece in pieces)
         {
@@ -88,28 +161,28 @@ internal sealed class ChunkReader(IMetaEngine meta, IBlockStore blocks, ChunkLay
             var from = Math.Max(piece.Pos, inChunk);
             var to = Math.Min(piece.End, inChunk + n);
             if (from > filled)
-                target.Span[(int)(filled - inChunk)..(int)(from - inChunk)].Clear();
+                yield return new Part((int)(filled - inChunk), (int)(from - filled), null, 0);
             filled = to;
             var dataOffset = piece.Offset + (from - piece.Pos);
-            var dest = target.Slice((int)(from - inChunk), (int)(to - from));
-            foreach (var read in ReadSlice(piece, dataOffset, dest, ct))
-                (reads ??= []).Add(read.AsTask());
+            var at = from - inChunk;
+            var left = to - from;
+            while (left > 0)
+            {
+                var inBlock = dataOffset % bs;
+                var length = Math.Min(bs - inBlock, left);
+                yield return new Part((int)at, (int)length, layout.Block(piece.Id, piece.Size, (int)(dataOffset / bs)), (int)inBlock);
+                at += length;
+                dataOffset += length;
+                left -= length;
+            }
         }
         if (filled < inChunk + n)
-            target.Span[(int)(filled - inChunk)..].Clear();
+            yield return new Part((int)(filled - inChunk), (int)(inChunk + n - filled), null, 0);
     }
 
-    private IEnumerable<ValueTask> ReadSlice(Slice piece, uint dataOffset, Memory<byte> dest, CancellationToken ct)
-    {
-        var bs = (uint)layout.BlockSize;
-        while (!dest.IsEmpty)
-        {
-            var index = (int)(dataOffset / bs);
-            var inBlock = (int)(dataOffset % bs);
-            var n = (int)Math.Min(bs - (uint)inBlock, (uint)dest.Length);
-            yield return blocks.ReadAsync(layout.Block(piece.Id, piece.Size, index), inBlock, dest[..n], ct);
-            dest = dest[n..];
-            dataOffset += (uint)n;
-        }
-    }
+    /// <summary>Bytes [At, At + Length) of a read within one chunk: bytes from <see cref="InBlock"/> of a block, or a hole.</summary>
+    private readonly record struct Part(int At, int Length, BlockKey? Key, int InBlock);
+
+    /// <summary>A block of a view being loaded, or (<see cref="Zeros"/> above 0) a hole of that many bytes.</summary>
+    private readonly record struct PendingPart(ValueTask<BlockSpan> Block, int Zeros);
 }

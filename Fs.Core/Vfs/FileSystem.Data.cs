@@ -46,6 +46,57 @@ public sealed partial class FileSystem
 
     private async ValueTask<Result<int>> ReadCoreAsync(FileHandle handle, long offset, Memory<byte> buffer, CancellationToken ct)
     {
+        var size = await BeginReadAsync(handle, offset, ct).ConfigureAwait(false);
+        if (!size.Ok)
+            return size.Error;
+        try
+        {
+            var n = await _reader.ReadAsync(handle.Ino, offset, buffer, size.Value, ct).ConfigureAwait(false);
+            await EndReadAsync(handle, offset, n, size.Value, ct).ConfigureAwait(false);
+            return n;
+        }
+        catch (Exception e)
+        {
+            return Fail("read", handle.Ino, e);
+        }
+    }
+
+    /// <summary>
+    /// Reads up to <paramref name="count"/> bytes at offset as a view of the block cache's memory, for a door that sends
+    /// the bytes on without copying them (see <see cref="ReadView"/>); the caller disposes the view. Same rules and
+    /// results as <see cref="ReadAsync"/>: an empty view at or past end of file.
+    /// </summary>
+    public ValueTask<Result<ReadView>> ReadViewAsync(FileHandle handle, long offset, int count, CancellationToken ct = default) =>
+        Measured("read", handle.Ino, Stopwatch.GetTimestamp(), ReadViewCoreAsync(handle, offset, count, ct));
+
+    private async ValueTask<Result<ReadView>> ReadViewCoreAsync(FileHandle handle, long offset, int count, CancellationToken ct)
+    {
+        var size = await BeginReadAsync(handle, offset, ct).ConfigureAwait(false);
+        if (!size.Ok)
+            return size.Error;
+        try
+        {
+            var view = await _reader.ReadViewAsync(handle.Ino, offset, count, size.Value, ct).ConfigureAwait(false);
+            try
+            {
+                await EndReadAsync(handle, offset, view.Length, size.Value, ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                view.Dispose();
+                throw;
+            }
+            return view;
+        }
+        catch (Exception e)
+        {
+            return Fail("read", handle.Ino, e).Error;
+        }
+    }
+
+    /// <summary>Checks a read and makes this handle's own buffered writes visible to it; returns the file's size.</summary>
+    private async ValueTask<Result<long>> BeginReadAsync(FileHandle handle, long offset, CancellationToken ct)
+    {
         if (handle.Released || !handle.CanRead)
             return Errno.EBADF;
         if (offset < 0)
@@ -59,16 +110,18 @@ public sealed partial class FileSystem
                 return attr.Error;
             if (attr.Value.Type == FileType.Directory)
                 return Errno.EISDIR;
-            var size = attr.Value.Size;
-            var n = await _reader.ReadAsync(handle.Ino, offset, buffer, size, ct).ConfigureAwait(false);
-            await ReadAheadAsync(handle, offset, n, size, ct).ConfigureAwait(false);
-            _metrics.BytesRead.WithLabels(CurrentDoor).Add(n);
-            return n;
+            return attr.Value.Size;
         }
         catch (Exception e)
         {
-            return Fail("read", handle.Ino, e);
+            return Fail("read", handle.Ino, e).Error;
         }
+    }
+
+    private async ValueTask EndReadAsync(FileHandle handle, long offset, int n, long size, CancellationToken ct)
+    {
+        await ReadAheadAsync(handle, offset, n, size, ct).ConfigureAwait(false);
+        _metrics.BytesRead.WithLabels(CurrentDoor).Add(n);
     }
 
     /// <summary>Writes at offset (at end of file for O_APPEND handles); buffered until flush/fsync/release.</summary>

@@ -148,6 +148,9 @@ public sealed partial class FileSystem : IAsyncDisposable
     /// <summary>Empties the memory cache of blocks (the disk tier keeps its files); returns the bytes let go.</summary>
     public long DropMemoryCache() => _cache.DropMemory();
 
+    /// <summary>The block cache's reusable buffers, for tests that check every hold on them is let go.</summary>
+    internal BlockBufferPool? BlockBuffers => _cache.Buffers;
+
     /// <summary>Formats a new volume; throws <see cref="VolumeException"/> when it is already formatted or a URL is bad.</summary>
     public static async Task<VolumeFormat> FormatAsync(FormatOptions options, CancellationToken ct = default)
     {

@@ -142,4 +142,26 @@ public sealed class BlockBufferReuseTests : IAsyncLifetime
         await Task.WhenAll(writers.Concat(readers));
         Assert.True(cache.Stats.MemoryEvictions > 100, $"{cache.Stats.MemoryEvictions} evictions");
     }
+    [Fact]
+    public async Task An_acquired_block_keeps_its_bytes_through_eviction_and_its_buffer_is_reused_only_after_release()
+    {
+        const int blockBytes = 64 << 10;
+        var codec = new BlockCodec(BlockCompression.None);
+        var keys = Enumerable.Range(1, 10).Select(i => new BlockKey((ulong)i, 0, blockBytes)).ToList();
+        await StoreBlocks(codec, keys);
+        // Two blocks fit, so the acquired block is evicted while its holder still reads it.
+        await using var cache = NewCache(codec, blockBytes, memoryBytes: 2 * (blockBytes + 16384));
+
+        var span = await cache.AcquireAsync(keys[0], 1000, 5000, default);
+        Assert.NotNull(span.Owner);
+        foreach (var key in keys.Skip(1))
+            await AssertReadsBack(cache, key);
+        Assert.True(cache.Stats.MemoryEvictions >= 8, $"{cache.Stats.MemoryEvictions} evictions");
+        Assert.True(span.Data.Span.SequenceEqual(Data(keys[0]).AsSpan(1000, 5000)), "an acquired block's bytes changed while it was held");
+
+        // The cache has let go of it (evicted): the holder's release is the last one and gives the buffer back.
+        var idle = cache.Buffers!.Idle;
+        span.Owner!.Release();
+        Assert.Equal(idle + 1, cache.Buffers.Idle);
+    }
 }

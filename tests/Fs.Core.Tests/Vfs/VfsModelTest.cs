@@ -64,6 +64,7 @@ internal sealed class ModelDriver
 
     private readonly FileSystem _fs;
     private readonly Random _random;
+    private long _reads;
     private readonly int _seed;
     private readonly int _blockSize;
     private readonly long _maxFileSize;
@@ -504,7 +505,20 @@ internal sealed class ModelDriver
         for (var position = start; position < requestedEnd;)
         {
             var wanted = (int)Math.Min(ReadPiece, requestedEnd - position);
-            var got = Expect(await _fs.ReadAsync(handle, position, _actualBuffer.AsMemory(0, wanted)), $"read inode {node.Ino} at {position}");
+            // Every other read goes through the view the doors send from, so both read paths meet the same model.
+            int got;
+            if (_reads++ % 2 == 0)
+            {
+                got = Expect(await _fs.ReadAsync(handle, position, _actualBuffer.AsMemory(0, wanted)), $"read inode {node.Ino} at {position}");
+            }
+            else
+            {
+                using var view = Expect(await _fs.ReadViewAsync(handle, position, wanted), $"read view of inode {node.Ino} at {position}");
+                got = view.Length;
+                Check(got <= wanted, $"read view of inode {node.Ino} at {position} returned {got} bytes, {wanted} asked");
+                Check(view.Segments.Sum(s => s.Length) == got, $"read view of inode {node.Ino} at {position}: segments do not add up to its length {got}");
+                view.CopyTo(_actualBuffer);
+            }
             var expected = (int)Math.Clamp(end - position, 0, wanted);
             if (got == 0 || expected == 0)
             {
