@@ -1,3 +1,4 @@
+using System.Buffers;
 namespace Protocols.Fuse.Kernel;
 
 /// <summary>
@@ -7,6 +8,9 @@ namespace Protocols.Fuse.Kernel;
 internal sealed unsafe class FuseDevice : IDisposable
 {
     public const string Path = "/dev/fuse";
+    /// <summary>Most pieces one writev takes (IOV_MAX).</summary>
+    public const int MaxVectors = 1024;
+
     private const int ENOENT = 2;
     private const int EINTR = 4;
     private const int EAGAIN = 11;
@@ -85,6 +89,46 @@ internal sealed unsafe class FuseDevice : IDisposable
             var errno = Syscalls.LastError;
             if (errno != EINTR)
                 return errno;
+        }
+    }
+
+    /// <summary>
+    /// Writes one whole reply gathered from <paramref name="head"/> and the <paramref name="segments"/> behind it (a READ's
+    /// data where it lies in the block cache) in one writev; returns 0 or the errno, as <see cref="Write(ReadOnlySpan{byte})"/>.
+    /// </summary>
+    public int Write(ReadOnlySpan<byte> head, IReadOnlyList<ReadOnlyMemory<byte>> segments)
+    {
+        var count = segments.Count + 1;
+        if (count > MaxVectors)
+            throw new ArgumentException($"a reply of {count} pieces is more than writev takes", nameof(segments));
+        var pins = ArrayPool<MemoryHandle>.Shared.Rent(segments.Count);
+        var vectors = stackalloc Syscalls.IoVector[count];
+        try
+        {
+            fixed (byte* h = head)
+            {
+                vectors[0] = new Syscalls.IoVector { Base = h, Length = (nuint)head.Length };
+                for (var i = 0; i < segments.Count; i++)
+                {
+                    pins[i] = segments[i].Pin();
+                    vectors[i + 1] = new Syscalls.IoVector { Base = pins[i].Pointer, Length = (nuint)segments[i].Length };
+                }
+                while (true)
+                {
+                    // The kernel takes a reply whole or not at all, so a written reply is never short.
+                    if (Syscalls.WriteVector(_fd, vectors, count) >= 0)
+                        return 0;
+                    var errno = Syscalls.LastError;
+                    if (errno != EINTR)
+                        return errno;
+                }
+            }
+        }
+        finally
+        {
+            for (var i = 0; i < segments.Count; i++)
+                pins[i].Dispose();
+            ArrayPool<MemoryHandle>.Shared.Return(pins, clearArray: true);
         }
     }
 

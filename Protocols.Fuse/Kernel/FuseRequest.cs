@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using Fs.Core.Vfs;
 
 namespace Protocols.Fuse.Kernel;
 
@@ -77,6 +78,24 @@ internal sealed class FuseRequest
     {
         MemoryMarshal.Write(ReplyBody, in body);
         Send(0, Unsafe.SizeOf<T>());
+    }
+
+    /// <summary>
+    /// Replies with the bytes of <paramref name="view"/> as the body, written from where they lie (one writev), or copied
+    /// behind the header when they are in too many pieces for one writev. The caller still disposes the view.
+    /// </summary>
+    public void Reply(ReadView view)
+    {
+        if (view.Segments.Count + 1 > FuseDevice.MaxVectors || view.Length > ReplyBody.Length)
+        {
+            view.CopyTo(ReplyBody);
+            Reply(view.Length);
+            return;
+        }
+        var header = new FuseOutHeader { Len = (uint)(FuseOutHeader.Size + view.Length), Error = 0, Unique = Header.Unique };
+        MemoryMarshal.Write(Buffer, in header);
+        Replied = true;
+        Device!.Write(Buffer.AsSpan(0, FuseOutHeader.Size), view.Segments);
     }
 
     /// <summary>Replies with -errno (a positive errno value is expected).</summary>

@@ -1,12 +1,13 @@
 using System.Runtime.CompilerServices;
 using Fs.Core.Vfs;
+using Protocols.Nfs.Rpc;
 using Protocols.Nfs.Xdr;
 
 namespace Protocols.Nfs.Nfs3;
 
 public sealed partial class Nfs3Program
 {
-    /// <summary>READ (procedure 6): the file system reads straight into the reply buffer.</summary>
+    /// <summary>READ (procedure 6): over TCP the data is sent from the block cache as it lies; over UDP it is read into the reply.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask Read(Nfs3Context ctx, XdrReader args, XdrWriter reply)
     {
@@ -50,30 +51,59 @@ public sealed partial class Nfs3Program
         }
         using (lease.Value)
         {
-            var start = reply.Position;
-            WriteStatus(reply, Nfs3Status.Ok);
-            // Reads do not change what the client caches, so the attributes fetched before the read serve as post-op attributes.
-            WritePostOp(reply, file);
-            var countAt = reply.Position;
-            reply.WriteUInt32(0);
-            reply.WriteBool(false);
-            reply.WriteUInt32(0);
-            var dataAt = reply.Position;
-            var buffer = reply.ReserveMemory(count);
-            var read = await _fs.ReadAsync(lease.Value.Handle, (long)offset, buffer, ctx.Ct).ConfigureAwait(false);
-            if (!read.Ok)
-            {
-                reply.Position = start;
-                WriteStatus(reply, Nfs3Errors.FromErrno(read.Error));
-                WritePostOp(reply, file);
-                return;
-            }
-            var n = read.Value;
-            reply.Position = dataAt + n;
-            reply.Pad(n);
-            reply.PatchUInt32(countAt, (uint)n);
-            reply.PatchUInt32(countAt + 4, (long)offset + n >= file.Size ? 1u : 0u);
-            reply.PatchUInt32(countAt + 8, (uint)n);
+            if (ctx.Call.Transport == RpcTransport.Tcp)
+                await ReadIntoTail(lease.Value.Handle, offset, count, file, reply, ctx.Ct).ConfigureAwait(false);
+            else
+                await ReadIntoReply(lease.Value.Handle, offset, count, file, reply, ctx.Ct).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The data ends the reply as a view of the block cache, which the TCP transport sends without copying it.</summary>
+    private async ValueTask ReadIntoTail(FileHandle handle, ulong offset, int count, InodeAttr file, XdrWriter reply, CancellationToken ct)
+    {
+        var read = await _fs.ReadViewAsync(handle, (long)offset, count, ct).ConfigureAwait(false);
+        if (!read.Ok)
+        {
+            WriteStatus(reply, Nfs3Errors.FromErrno(read.Error));
+            WritePostOp(reply, file);
+            return;
+        }
+        var view = read.Value;
+        var n = view.Length;
+        WriteStatus(reply, Nfs3Status.Ok);
+        // Reads do not change what the client caches, so the attributes fetched before the read serve as post-op attributes.
+        WritePostOp(reply, file);
+        reply.WriteUInt32((uint)n);
+        reply.WriteBool((long)offset + n >= file.Size);
+        reply.WriteUInt32((uint)n);
+        reply.AppendTail(view);
+    }
+
+    /// <summary>The data is read straight into the reply buffer (a UDP reply is one datagram).</summary>
+    private async ValueTask ReadIntoReply(FileHandle handle, ulong offset, int count, InodeAttr file, XdrWriter reply, CancellationToken ct)
+    {
+        var start = reply.Position;
+        WriteStatus(reply, Nfs3Status.Ok);
+        WritePostOp(reply, file);
+        var countAt = reply.Position;
+        reply.WriteUInt32(0);
+        reply.WriteBool(false);
+        reply.WriteUInt32(0);
+        var dataAt = reply.Position;
+        var buffer = reply.ReserveMemory(count);
+        var read = await _fs.ReadAsync(handle, (long)offset, buffer, ct).ConfigureAwait(false);
+        if (!read.Ok)
+        {
+            reply.Position = start;
+            WriteStatus(reply, Nfs3Errors.FromErrno(read.Error));
+            WritePostOp(reply, file);
+            return;
+        }
+        var n = read.Value;
+        reply.Position = dataAt + n;
+        reply.Pad(n);
+        reply.PatchUInt32(countAt, (uint)n);
+        reply.PatchUInt32(countAt + 4, (long)offset + n >= file.Size ? 1u : 0u);
+        reply.PatchUInt32(countAt + 8, (uint)n);
     }
 }

@@ -12,7 +12,7 @@ namespace Protocols.Nfs.Rpc;
 /// One client's TCP connection: reads record-marked records (fragments reassembled up to a limit), runs up to
 /// <see cref="RpcConnectionLimits.MaxInFlight"/> calls at once (a call runs on the reading thread unless more calls are
 /// already waiting behind it), and writes each reply as soon as its call completes, in whatever order, one whole record
-/// at a time under a write lock.
+/// at a time under a write lock. A reply's tail (READ data) is sent from the block cache's memory, not copied in first.
 /// </summary>
 public sealed class RpcTcpConnection : IAsyncDisposable
 {
@@ -22,6 +22,7 @@ public sealed class RpcTcpConnection : IAsyncDisposable
     private readonly RpcConnectionLimits _limits;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _slots;
+    private static readonly byte[] Padding = new byte[4];
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly RpcCredentialCache _credentials = new();
     private readonly CancellationTokenSource _closed = new();
@@ -228,11 +229,13 @@ public sealed class RpcTcpConnection : IAsyncDisposable
             }
             if (outcome == RpcOutcome.Reply)
             {
-                reply.PatchUInt32(0, RpcProtocol.LastFragment | (uint)(reply.Position - 4));
+                reply.PatchUInt32(0, RpcProtocol.LastFragment | (uint)(reply.Position - 4 + reply.TailLength));
                 await _writeLock.WaitAsync(ct).ConfigureAwait(false);
                 try
                 {
-                    await _stream.WriteAsync(reply.WrittenMemory, ct).ConfigureAwait(false);
+                    await _stream.WriteAsync(reply.Head, ct).ConfigureAwait(false);
+                    if (reply.Tail is { } tail)
+                        await WriteTailAsync(tail, ct).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -258,6 +261,16 @@ public sealed class RpcTcpConnection : IAsyncDisposable
             Interlocked.Decrement(ref _inFlight);
             _slots.Release();
         }
+    }
+
+    /// <summary>Sends a reply's tail (READ data) from the block cache's memory, then its XDR padding.</summary>
+    private async ValueTask WriteTailAsync(Fs.Core.Vfs.ReadView tail, CancellationToken ct)
+    {
+        foreach (var segment in tail.Segments)
+            await _stream.WriteAsync(segment, ct).ConfigureAwait(false);
+        var padding = XdrReader.Padding(tail.Length);
+        if (padding > 0)
+            await _stream.WriteAsync(Padding.AsMemory(0, padding), ct).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Text;
+using Fs.Core.Vfs;
 
 namespace Protocols.Nfs.Xdr;
 
@@ -18,6 +19,7 @@ public sealed class XdrWriter : IDisposable
 
     private byte[] _buffer;
     private int _position;
+    private ReadView? _tail;
 
     public XdrWriter(int capacity = InitialSize)
     {
@@ -38,6 +40,7 @@ public sealed class XdrWriter : IDisposable
     /// <summary>Returns the writer to the pool; large buffers are handed back to the array pool first so idle memory stays small.</summary>
     public void Return()
     {
+        DropTail();
         _position = 0;
         if (_buffer.Length > 64 * 1024)
         {
@@ -60,13 +63,73 @@ public sealed class XdrWriter : IDisposable
         {
             if (value < 0 || value > _position)
                 throw new ArgumentOutOfRangeException(nameof(value), "a writer can only be rewound");
+            // What is rewritten after a rewind replaces the data that ended the record.
+            DropTail();
             _position = value;
         }
     }
 
-    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _position);
+    /// <summary>Everything written, the tail copied in first if there is one (see <see cref="AppendTail"/>).</summary>
+    public ReadOnlyMemory<byte> WrittenMemory
+    {
+        get
+        {
+            FlattenTail();
+            return _buffer.AsMemory(0, _position);
+        }
+    }
 
-    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _position);
+    /// <summary>Everything written, the tail copied in first if there is one.</summary>
+    public ReadOnlySpan<byte> WrittenSpan => WrittenMemory.Span;
+
+    /// <summary>What was written into the buffer, without the tail: a transport that gathers sends this, then the tail.</summary>
+    public ReadOnlyMemory<byte> Head => _buffer.AsMemory(0, _position);
+
+    /// <summary>The data that ends the record without having been copied in, or null.</summary>
+    public ReadView? Tail => _tail;
+
+    /// <summary>Bytes the tail adds to the record: its data and the XDR padding after it.</summary>
+    public int TailLength => _tail is null ? 0 : _tail.Length + XdrReader.Padding(_tail.Length);
+
+    /// <summary>
+    /// Ends the record with the bytes of <paramref name="view"/> (an opaque body whose length was written before it),
+    /// then their padding, without copying them: a transport that can gather sends them from where they lie, any other
+    /// reads <see cref="WrittenMemory"/>, which copies them in. The writer owns the view from here and disposes it when
+    /// it is returned or rewound. Nothing may be written after the tail; earlier units may still be patched.
+    /// </summary>
+    public void AppendTail(ReadView view)
+    {
+        if (_tail is not null)
+        {
+            view.Dispose();
+            throw new InvalidOperationException("a record has one tail");
+        }
+        _tail = view;
+    }
+
+    /// <summary>Copies the tail (and its padding) into the buffer, so the record lies in one piece.</summary>
+    public void FlattenTail()
+    {
+        if (_tail is not { } tail)
+            return;
+        _tail = null;
+        try
+        {
+            tail.CopyTo(ReserveCore(tail.Length));
+            PadCore(tail.Length);
+        }
+        finally
+        {
+            tail.Dispose();
+        }
+    }
+
+    private void DropTail()
+    {
+        var tail = _tail;
+        _tail = null;
+        tail?.Dispose();
+    }
 
     public void WriteUInt32(uint value) => BinaryPrimitives.WriteUInt32BigEndian(Reserve(4), value);
 
@@ -109,6 +172,13 @@ public sealed class XdrWriter : IDisposable
     /// <summary>Space for <paramref name="count"/> bytes at the end, to be filled in place (READ fills it straight from the file system).</summary>
     public Span<byte> Reserve(int count)
     {
+        if (_tail is not null)
+            throw new InvalidOperationException("nothing may be written after a record's tail");
+        return ReserveCore(count);
+    }
+
+    private Span<byte> ReserveCore(int count)
+    {
         Ensure(count);
         var span = _buffer.AsSpan(_position, count);
         _position += count;
@@ -118,6 +188,8 @@ public sealed class XdrWriter : IDisposable
     /// <summary>Like <see cref="Reserve"/> but as memory, for asynchronous fills.</summary>
     public Memory<byte> ReserveMemory(int count)
     {
+        if (_tail is not null)
+            throw new InvalidOperationException("nothing may be written after a record's tail");
         Ensure(count);
         var memory = _buffer.AsMemory(_position, count);
         _position += count;
@@ -127,13 +199,21 @@ public sealed class XdrWriter : IDisposable
     /// <summary>Writes the zero bytes that pad <paramref name="length"/> bytes of opaque data to a 4-byte boundary.</summary>
     public void Pad(int length)
     {
+        if (_tail is not null)
+            throw new InvalidOperationException("nothing may be written after a record's tail");
+        PadCore(length);
+    }
+
+    private void PadCore(int length)
+    {
         var padding = XdrReader.Padding(length);
         if (padding > 0)
-            Reserve(padding).Clear();
+            ReserveCore(padding).Clear();
     }
 
     public void Dispose()
     {
+        DropTail();
         var buffer = Interlocked.Exchange(ref _buffer, []);
         if (buffer.Length > 0)
             ArrayPool<byte>.Shared.Return(buffer);

@@ -84,6 +84,52 @@ public sealed class Nfs3ProcedureTests : NfsServerTest
     }
 
     [Fact]
+    public async Task A_read_across_a_hole_and_a_block_edge_ending_unaligned_is_framed_right_for_the_next_call()
+    {
+        var client = await ConnectAsync();
+        var root = await MountAsync(client);
+        var (_, fh) = await CreateAsync(client, root, "edges.bin");
+        const long edge = 4L << 20;
+        Assert.Equal(Nfs3Status.Ok, (await WriteAsync(client, fh, 0, "hello"u8.ToArray(), FileSync)).Status);
+        Assert.Equal(Nfs3Status.Ok, (await WriteAsync(client, fh, edge - 2, "xyz"u8.ToArray(), FileSync)).Status);
+
+        // Eight zeros of hole, then "xy" from one block and "z" from the next: 11 bytes, so the reply ends padded.
+        var read = await ReadAsync(client, fh, edge - 10, 64);
+        Assert.Equal([0, 0, 0, 0, 0, 0, 0, 0, (byte)'x', (byte)'y', (byte)'z'], read.Data);
+        Assert.True(read.Eof);
+        var head = await ReadAsync(client, fh, 0, 5);
+        Assert.Equal("hello"u8.ToArray(), head.Data);
+        Assert.False(head.Eof);
+    }
+
+    [Fact]
+    public async Task A_reply_tail_is_copied_in_for_a_transport_that_cannot_gather_and_dropped_by_a_rewind()
+    {
+        var (_, handle) = (await Fs.CreateAsync(Caller.Root, FsLimits.RootIno, "tail.bin", 0x1A4, OpenFlags.ReadWrite)).Value;
+        Assert.Equal(10, (await Fs.WriteAsync(handle, 0, "0123456789"u8.ToArray())).Value);
+
+        var reply = XdrWriter.Rent();
+        reply.WriteUInt32(10);
+        reply.AppendTail((await Fs.ReadViewAsync(handle, 0, 64)).Value);
+        Assert.Equal(12, reply.TailLength);
+        Assert.Throws<InvalidOperationException>(() => reply.WriteUInt32(1));
+        Assert.Equal(4, reply.Head.Length);
+        byte[] flat = [0, 0, 0, 10, .. "0123456789"u8, 0, 0];
+        Assert.Equal(flat, reply.WrittenMemory.ToArray());
+        Assert.Null(reply.Tail);
+
+        reply.Position = 0;
+        reply.WriteUInt32(10);
+        reply.AppendTail((await Fs.ReadViewAsync(handle, 0, 64)).Value);
+        reply.Position = 4;
+        Assert.Null(reply.Tail);
+        reply.WriteUInt32(7);
+        Assert.Equal(new byte[] { 0, 0, 0, 10, 0, 0, 0, 7 }, reply.WrittenMemory.ToArray());
+        reply.Return();
+        await Fs.ReleaseAsync(handle);
+    }
+
+    [Fact]
     public async Task The_write_verifier_changes_after_a_restart_and_handles_stay_valid()
     {
         var client = await ConnectAsync();
