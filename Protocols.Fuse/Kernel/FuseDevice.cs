@@ -1,4 +1,5 @@
 using System.Buffers;
+
 namespace Protocols.Fuse.Kernel;
 
 /// <summary>
@@ -8,6 +9,7 @@ namespace Protocols.Fuse.Kernel;
 internal sealed unsafe class FuseDevice : IDisposable
 {
     public const string Path = "/dev/fuse";
+
     /// <summary>Most pieces one writev takes (IOV_MAX).</summary>
     public const int MaxVectors = 1024;
 

@@ -86,7 +86,7 @@ internal sealed class FuseRequest
     /// </summary>
     public void Reply(ReadView view)
     {
-        if (view.Segments.Count + 1 > FuseDevice.MaxVectors || view.Length > ReplyBody.Length)
+        if (view.Segments.Count + 1 > FuseDevice.MaxVectors)
         {
             view.CopyTo(ReplyBody);
             Reply(view.Length);

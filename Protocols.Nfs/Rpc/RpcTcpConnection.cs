@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using Fs.Core.Vfs;
 using Microsoft.Extensions.Logging;
 using Protocols.Nfs.Xdr;
 
@@ -16,13 +17,15 @@ namespace Protocols.Nfs.Rpc;
 /// </summary>
 public sealed class RpcTcpConnection : IAsyncDisposable
 {
+    /// <summary>Zeros for the XDR padding after a reply's tail.</summary>
+    private static readonly byte[] Padding = new byte[4];
+
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
     private readonly RpcDispatcher _dispatcher;
     private readonly RpcConnectionLimits _limits;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _slots;
-    private static readonly byte[] Padding = new byte[4];
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly RpcCredentialCache _credentials = new();
     private readonly CancellationTokenSource _closed = new();
@@ -264,7 +267,7 @@ public sealed class RpcTcpConnection : IAsyncDisposable
     }
 
     /// <summary>Sends a reply's tail (READ data) from the block cache's memory, then its XDR padding.</summary>
-    private async ValueTask WriteTailAsync(Fs.Core.Vfs.ReadView tail, CancellationToken ct)
+    private async ValueTask WriteTailAsync(ReadView tail, CancellationToken ct)
     {
         foreach (var segment in tail.Segments)
             await _stream.WriteAsync(segment, ct).ConfigureAwait(false);

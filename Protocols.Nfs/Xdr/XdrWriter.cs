@@ -108,7 +108,7 @@ public sealed class XdrWriter : IDisposable
     }
 
     /// <summary>Copies the tail (and its padding) into the buffer, so the record lies in one piece.</summary>
-    public void FlattenTail()
+    private void FlattenTail()
     {
         if (_tail is not { } tail)
             return;
@@ -122,6 +122,12 @@ public sealed class XdrWriter : IDisposable
         {
             tail.Dispose();
         }
+    }
+
+    private void ThrowIfTailed()
+    {
+        if (_tail is not null)
+            throw new InvalidOperationException("nothing may be written after a record's tail");
     }
 
     private void DropTail()
@@ -172,8 +178,7 @@ public sealed class XdrWriter : IDisposable
     /// <summary>Space for <paramref name="count"/> bytes at the end, to be filled in place (READ fills it straight from the file system).</summary>
     public Span<byte> Reserve(int count)
     {
-        if (_tail is not null)
-            throw new InvalidOperationException("nothing may be written after a record's tail");
+        ThrowIfTailed();
         return ReserveCore(count);
     }
 
@@ -188,8 +193,7 @@ public sealed class XdrWriter : IDisposable
     /// <summary>Like <see cref="Reserve"/> but as memory, for asynchronous fills.</summary>
     public Memory<byte> ReserveMemory(int count)
     {
-        if (_tail is not null)
-            throw new InvalidOperationException("nothing may be written after a record's tail");
+        ThrowIfTailed();
         Ensure(count);
         var memory = _buffer.AsMemory(_position, count);
         _position += count;
@@ -199,8 +203,7 @@ public sealed class XdrWriter : IDisposable
     /// <summary>Writes the zero bytes that pad <paramref name="length"/> bytes of opaque data to a 4-byte boundary.</summary>
     public void Pad(int length)
     {
-        if (_tail is not null)
-            throw new InvalidOperationException("nothing may be written after a record's tail");
+        ThrowIfTailed();
         PadCore(length);
     }
 
