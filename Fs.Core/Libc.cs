@@ -3,8 +3,9 @@ using System.Runtime.InteropServices;
 namespace Fs.Core;
 
 /// <summary>
-/// The libc calls the core makes where .NET has no equivalent (directories as descriptors, syncfs, flock, O_DIRECT),
-/// with the constants they take; the values are the same on x86_64 and aarch64 unless said otherwise.
+/// The libc calls the core makes where .NET has no equivalent (directories as descriptors, syncfs, flock, O_DIRECT,
+/// huge-page mappings), with the constants they take; the values are the same on x86_64 and aarch64 unless said
+/// otherwise.
 /// </summary>
 internal static unsafe partial class Libc
 {
@@ -25,6 +26,16 @@ internal static unsafe partial class Libc
 
     public const int F_GETFL = 3;
     public const int F_SETFL = 4;
+
+    public const int PROT_READ = 1;
+    public const int PROT_WRITE = 2;
+    public const int MAP_PRIVATE = 2;
+    public const int MAP_ANONYMOUS = 0x20;
+    public const int MADV_HUGEPAGE = 14;
+    public const int MADV_POPULATE_WRITE = 23;
+
+    /// <summary>What mmap returns on failure.</summary>
+    public static readonly void* MAP_FAILED = (void*)-1;
 
     public const int LOCK_EX = 2;
     public const int LOCK_NB = 4;
@@ -71,4 +82,13 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
     public static partial nint PRead(int fd, byte* buffer, nuint count, long offset);
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    public static partial void* MMap(void* address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    public static partial int MUnmap(void* address, nuint length);
+
+    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    public static partial int MAdvise(void* address, nuint length, int advice);
 }

@@ -268,15 +268,25 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
 
         ReadOnlyMemory<byte> stored;
         // Encoding happens inside the slot too, so encoded copies in memory are bounded by the same limit.
-        await _uploadSlots.WaitAsync(ct).ConfigureAwait(false);
+        var owner = MemoryMarshal.TryGetMemoryManager(data, out BlockBuffer? buffer) ? buffer : null;
         try
         {
-            stored = _codec.EncodeInPlace(key.ObjectKey, data);
-            await _store.PutAsync(key.ObjectKey, stored, ct).ConfigureAwait(false);
+            await _uploadSlots.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                stored = _codec.EncodeInPlace(key.ObjectKey, data);
+                await _store.PutAsync(key.ObjectKey, stored, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                _uploadSlots.Release();
+            }
         }
-        finally
+        catch
         {
-            _uploadSlots.Release();
+            // The writer handed its hold over and drops the block on failure: the buffer can go back now.
+            owner?.Release();
+            throw;
         }
         Interlocked.Increment(ref _storePuts);
         Interlocked.Add(ref _storePutBytes, stored.Length);
@@ -286,7 +296,7 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
         await AddToDiskAsync(key, stored).ConfigureAwait(false);
         // A block just written is likely read soon (read-back, another door); serve it without a round trip. The
         // writer handed its buffer (and its hold on it) over, so it is kept as it is rather than copied.
-        AddToMemory(key, new CachedBlock(data, MemoryMarshal.TryGetMemoryManager(data, out BlockBuffer? owner) ? owner : null), written: true, read: false);
+        AddToMemory(key, new CachedBlock(data, owner), written: true, read: false);
     }
 
     public ValueTask SyncAsync(CancellationToken ct) => new(_store.SyncAsync(ct));
@@ -473,7 +483,7 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
             return new CachedBlock(decoded, null);
         }
 
-        var buffer = Buffers.Rent();
+        var buffer = Buffers.Rent(hugePages: true);
         try
         {
             var length = await _store.GetAsync(key.ObjectKey, buffer.ObjectSpace, ct).ConfigureAwait(false);
@@ -515,8 +525,9 @@ public sealed partial class BlockCache : IBlockStore, IAsyncDisposable
     /// </summary>
     private void AddToMemory(BlockKey key, CachedBlock block, bool written, bool read)
     {
-        // Account for the whole array behind the block: a writer's buffer may be larger than the bytes it holds.
-        var bytes = MemoryMarshal.TryGetArray(block.Data, out var segment) && segment.Array is not null ? segment.Array.Length : block.Data.Length;
+        // Account for all the memory behind the block: a writer's buffer may be larger than the bytes it holds.
+        var bytes = block.Owner?.Footprint
+            ?? (MemoryMarshal.TryGetArray(block.Data, out var segment) && segment.Array is not null ? segment.Array.Length : block.Data.Length);
         var limit = MemoryLimit;
         if (bytes > limit)
         {

@@ -151,7 +151,11 @@ internal sealed class SliceWriter
         }
         var grown = _pool is not null && size == _pool.Capacity ? _pool.Rent() : new BlockBuffer(size);
         if (buffer is not null)
+        {
             buffer.GetSpan().CopyTo(grown.GetSpan());
+            // Only this writer held the smaller buffer (a block is handed on when frozen, not while it grows).
+            buffer.Release();
+        }
         lock (_buffers)
             BufferedBytes += size - capacity;
         _buffers[index] = grown;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -71,10 +72,13 @@ public sealed class S3Store : IObjectStore
     public async Task PutAsync(string key, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
         ObjectKeys.Validate(key);
-        var body = MemoryMarshal.TryGetArray(data, out var segment) ? segment : new ArraySegment<byte>(data.ToArray());
+        // The SDK reads the body through a seekable stream (it hashes it, then sends it): one over the caller's memory,
+        // which is an array or a block buffer's pinned mapping, so the block is not copied first.
+        var isArray = MemoryMarshal.TryGetArray(data, out var segment);
+        using var pin = isArray ? default : data.Pin();
         await RunAsync("PUT", key, async attempt =>
         {
-            using var stream = new MemoryStream(body.Array!, body.Offset, body.Count, writable: false);
+            using Stream stream = isArray ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false) : PinnedStream(pin, data.Length);
             var request = new PutObjectRequest
             {
                 BucketName = _location.Bucket,
@@ -85,11 +89,13 @@ public sealed class S3Store : IObjectStore
                 // servers that do not speak aws-chunked (s3rver) would otherwise store the framing as data.
                 UseChunkEncoding = false,
             };
-            request.Headers.ContentLength = body.Count;
+            request.Headers.ContentLength = data.Length;
             await _client.PutObjectAsync(request, attempt).ConfigureAwait(false);
             return true;
         }, ct).ConfigureAwait(false);
     }
+
+    private static unsafe UnmanagedMemoryStream PinnedStream(MemoryHandle pin, int length) => new((byte*)pin.Pointer, length);
 
     public async Task<byte[]> GetAsync(string key, CancellationToken ct)
     {

@@ -142,6 +142,7 @@ public sealed class BlockBufferReuseTests : IAsyncLifetime
         await Task.WhenAll(writers.Concat(readers));
         Assert.True(cache.Stats.MemoryEvictions > 100, $"{cache.Stats.MemoryEvictions} evictions");
     }
+
     [Fact]
     public async Task An_acquired_block_keeps_its_bytes_through_eviction_and_its_buffer_is_reused_only_after_release()
     {
@@ -163,5 +164,64 @@ public sealed class BlockBufferReuseTests : IAsyncLifetime
         var idle = cache.Buffers!.Idle;
         span.Owner!.Release();
         Assert.Equal(idle + 1, cache.Buffers.Idle);
+    }
+
+    [Fact]
+    public unsafe void Buffers_for_direct_reads_are_huge_page_mappings_given_back_at_once_when_the_pool_keeps_no_more()
+    {
+        const int blockBytes = 4 << 20;
+        var pool = new BlockBufferPool(blockBytes, maxIdle: 1);
+        var kept = pool.Rent(hugePages: true);
+        var freed = pool.Rent(hugePages: true);
+
+        Assert.True(kept.Mapped);
+        // The object starts on a huge-page boundary, so each whole huge page of it can be one.
+        fixed (byte* start = kept.ObjectSpace.Span)
+            Assert.Equal(0u, (nuint)start % BlockMemory.HugePageBytes);
+        Assert.True(kept.Footprint >= blockBytes);
+        kept.GetSpan().Fill(0x5A);
+        freed.GetSpan().Fill(0xA5);
+
+        kept.Release();
+        freed.Release();
+        Assert.Equal(1, pool.Idle);
+        // The pool kept one; the other's mapping went back to the machine, and touching it is refused, not a crash.
+        Assert.Throws<ObjectDisposedException>(() => { _ = freed.GetSpan().Length; });
+        Assert.Same(kept, pool.Rent());
+        Assert.Equal(0x5A, kept.GetSpan()[blockBytes - 1]);
+
+        // Writers' buffers are arrays, and so is anything smaller than a huge page.
+        Assert.False(pool.Rent().Mapped);
+        Assert.False(new BlockBufferPool(64 << 10, maxIdle: 1).Rent(hugePages: true).Mapped);
+    }
+
+    [Fact]
+    public async Task A_block_loaded_whole_lands_in_a_huge_page_buffer_and_reads_back_intact_through_eviction()
+    {
+        const int blockBytes = 4 << 20;
+        var codec = new BlockCodec(BlockCompression.None);
+        var keys = Enumerable.Range(1, 4).Select(i => new BlockKey((ulong)i, 0, blockBytes)).ToList();
+        await StoreBlocks(codec, keys);
+        // One block fits: each load evicts the last one, whose buffer goes back to the pool for the next load.
+        await using var cache = NewCache(codec, blockBytes, memoryBytes: blockBytes + (4 << 20));
+
+        for (var pass = 0; pass < 2; pass++)
+        {
+            foreach (var key in keys)
+            {
+                var span = await cache.AcquireAsync(key, 0, key.Size, default);
+                try
+                {
+                    Assert.True(span.Owner is { Mapped: true }, "a block read whole did not land in a mapping");
+                    Assert.True(span.Data.Span.SequenceEqual(Data(key)), $"block {key.ObjectKey} read back other bytes");
+                }
+                finally
+                {
+                    span.Owner?.Release();
+                }
+            }
+        }
+        Assert.True(cache.Stats.MemoryEvictions >= 6, $"{cache.Stats.MemoryEvictions} evictions");
+        Assert.InRange(cache.Buffers!.Allocated, 1, 3);
     }
 }
