@@ -10,7 +10,13 @@ namespace Fs.Core.Chunks;
 /// </summary>
 internal sealed class SliceWriter
 {
-    private const int MinBufferBytes = 64 << 10;
+    /// <summary>
+    /// Least buffer a block starts with: a page. A small file's only block is then about as big as the file (a 4 KiB
+    /// WebDAV PUT used to take a 64 KiB buffer, which the block cache then kept: sixteen times the memory and the
+    /// collector's and the kernel's work of fresh pages for every such upload); a block written in small pieces doubles
+    /// its buffer as it grows, so its copies add up to less than the block.
+    /// </summary>
+    private const int MinBufferBytes = BlockBuffer.Alignment;
 
     private readonly ChunkLayout _layout;
     private readonly IBlockStore _blocks;
@@ -144,7 +150,7 @@ internal sealed class SliceWriter
         }
         else
         {
-            size = Math.Max(MinBufferBytes, capacity);
+            size = capacity == 0 ? RoundUp(Math.Max(needed, MinBufferBytes)) : capacity;
             while (size < needed)
                 size *= 2;
             size = Math.Min(size, _layout.BlockSize);
@@ -161,4 +167,6 @@ internal sealed class SliceWriter
         _buffers[index] = grown;
         return grown;
     }
+
+    private static int RoundUp(int bytes) => (bytes + MinBufferBytes - 1) / MinBufferBytes * MinBufferBytes;
 }
