@@ -74,10 +74,13 @@ internal sealed class SqliteMetaConnection : IDisposable
 
     public void Commit() => Execute("COMMIT");
 
+    /// <summary>Whether a transaction is open (SQLite ends one by itself on some errors, such as a full disk).</summary>
+    public bool InTransaction => SQLitePCL.raw.sqlite3_get_autocommit(_connection.Handle) == 0;
+
     /// <summary>Ends the open transaction without applying it; harmless when SQLite has already rolled it back after an error.</summary>
     public void Rollback()
     {
-        if (SQLitePCL.raw.sqlite3_get_autocommit(_connection.Handle) == 0)
+        if (InTransaction)
             Execute("ROLLBACK");
     }
 

@@ -21,7 +21,7 @@ public sealed partial class SqliteMetaEngine
         }
         finally
         {
-            _writeLock.Release();
+            ReleaseWriteLock();
         }
     }
 

@@ -129,7 +129,7 @@ public sealed partial class SqliteMetaEngine
         }
         finally
         {
-            _writeLock.Release();
+            ReleaseWriteLock();
         }
     }
 

@@ -8,11 +8,13 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Fs.Core.Meta.Sqlite;
 
 /// <summary>
-/// The embedded metadata engine: one SQLite database file in WAL mode, one transaction per operation. Writes go through a
-/// single connection under an async lock; reads use a small pool of read-only connections that WAL lets run alongside.
+/// The embedded metadata engine: one SQLite database file in WAL mode, each operation atomic. Writes go through a single
+/// connection under a lock, and writes that arrive while a commit is in progress share the next one (group commit, a
+/// savepoint per operation); reads use a small pool of read-only connections that WAL lets run alongside.
 /// </summary>
 /// <remarks>
-/// Microsoft.Data.Sqlite has no truly asynchronous I/O, so statements run synchronously on the calling thread: they take
+/// Microsoft.Data.Sqlite has no truly asynchronous I/O, so statements run synchronously on the calling thread (a write on
+/// the thread of whoever holds the writer lock, for everyone queued behind it): they take
 /// microseconds (ordinary commits do not fsync), and handing each to the thread pool would cost more than it saves.
 /// Database failures other than errno outcomes surface as <see cref="SqliteException"/>; callers map them to EIO.
 /// </remarks>
@@ -97,31 +99,6 @@ public sealed partial class SqliteMetaEngine : IMetaEngine
     }
 
     // ---- transactions ----
-
-    /// <summary>
-    /// Runs <paramref name="operation"/> in one write transaction (BEGIN IMMEDIATE) under the writer lock, committing when it
-    /// succeeds and rolling back when it returns or throws an errno. Ids the operation will take are reserved beforehand in
-    /// their own durable transaction, so a rolled-back operation can never make the database forget handed-out ids.
-    /// </summary>
-    private async ValueTask<Result<T>> WriteAsync<T>(
-        Func<SqliteMetaConnection, Result<T>> operation, CancellationToken ct, bool durable = false, int inodes = 0, int cookies = 0)
-    {
-        ct.ThrowIfCancellationRequested();
-        await _writeLock.WaitAsync(ct).ConfigureAwait(false);
-        try
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (inodes > 0)
-                EnsureIds(_inodeIds, inodes);
-            if (cookies > 0)
-                EnsureIds(_cookies, cookies);
-            return RunWrite(operation, durable);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
 
     private Result<T> RunWrite<T>(Func<SqliteMetaConnection, Result<T>> operation, bool durable)
     {
@@ -375,7 +352,7 @@ public sealed partial class SqliteMetaEngine : IMetaEngine
         }
         finally
         {
-            _writeLock.Release();
+            ReleaseWriteLock();
         }
     }
 }
