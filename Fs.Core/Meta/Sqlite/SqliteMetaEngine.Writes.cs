@@ -14,6 +14,8 @@ public sealed partial class SqliteMetaEngine
     private const int MaxGroupsPerLeader = 4;
 
     private readonly ConcurrentQueue<PendingWrite> _pendingWrites = new();
+    /// <summary>The group being committed; only its leader (the writer lock's holder) touches it.</summary>
+    private readonly List<PendingWrite> _group = new(MaxGroup);
     private long _commits;
     private long _writes;
 
@@ -38,6 +40,30 @@ public sealed partial class SqliteMetaEngine
     {
         if (ct.IsCancellationRequested)
             return ValueTask.FromCanceled<Result<T>>(ct);
+        if (_pendingWrites.IsEmpty && _writeLock.Wait(0))
+        {
+            // Nobody waiting: the write runs at once, on this thread, in a transaction of its own.
+            try
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                Interlocked.Increment(ref _writes);
+                if (inodes > 0)
+                    EnsureIds(_inodeIds, inodes);
+                if (cookies > 0)
+                    EnsureIds(_cookies, cookies);
+                var result = RunWrite(operation, durable);
+                Interlocked.Increment(ref _commits);
+                return new ValueTask<Result<T>>(result);
+            }
+            catch (Exception e)
+            {
+                return ValueTask.FromException<Result<T>>(e);
+            }
+            finally
+            {
+                ReleaseWriteLock();
+            }
+        }
         var write = new PendingWrite<T>(operation, durable, inodes, cookies, ct);
         _pendingWrites.Enqueue(write);
         // Whoever holds the lock commits what is queued, this write included, before letting go (see LeadWrites).
@@ -61,7 +87,7 @@ public sealed partial class SqliteMetaEngine
     private void LeadWrites()
     {
         var groups = 0;
-        var group = new List<PendingWrite>();
+        var group = _group;
         while (true)
         {
             while (group.Count < MaxGroup && _pendingWrites.TryDequeue(out var write))
