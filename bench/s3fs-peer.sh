@@ -3,6 +3,7 @@
 # against one s3rver in one run, and prints both figures and their ratio. Needs root (FUSE mount, drop_caches).
 # Usage: bench/s3fs-peer.sh [SIZE_MIB]   (default 1024)
 set -euo pipefail
+. "$(dirname "$0")/s3rver.sh"
 
 size_mib=${1:-1024}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,16 +47,8 @@ timed() {
 # Arithmetic on fractions: calc EXPRESSION.
 calc() { awk "BEGIN { print $1 }"; }
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-endpoint="http://127.0.0.1:$port"
-mkdir -p "$work/s3rver" "$mountpoint" "$work/bench"
-# s3rver 3.7.1 signs list continuation tokens with DES, which current Node offers only through the legacy provider.
-NODE_OPTIONS=--openssl-legacy-provider s3rver --directory "$work/s3rver" --address 127.0.0.1 --port "$port" --silent >"$work/s3rver.log" 2>&1 &
-s3rver_pid=$!
-for _ in $(seq 100); do
-    curl -s -o /dev/null "$endpoint" && break
-    sleep 0.1
-done
+mkdir -p "$mountpoint" "$work/bench"
+start_s3rver "$work/s3rver"
 
 # curl 8 signs the body's hash; s3rver wants the header, so the bucket is created with UNSIGNED-PAYLOAD.
 curl -sf -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$endpoint/s3fs-peer" >/dev/null

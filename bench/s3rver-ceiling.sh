@@ -5,6 +5,7 @@
 # S3 cold-read benchmark (bench/s3fs-peer.sh) can show. Needs root (drop_caches), curl, python3 and s3rver.
 # Usage: bench/s3rver-ceiling.sh
 set -euo pipefail
+. "$(dirname "$0")/s3rver.sh"
 
 work=$(mktemp -d /tmp/s3rver-ceiling.XXXXXX)
 s3rver_pid=""
@@ -20,15 +21,7 @@ trap cleanup EXIT
 [[ $(id -u) == 0 ]] || { echo "run as root: cold reads drop the page cache" >&2; exit 1; }
 command -v s3rver >/dev/null || npm install -g --no-fund --no-audit s3rver@3.7.1 </dev/null
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-endpoint="http://127.0.0.1:$port"
-mkdir -p "$work/s3rver"
-NODE_OPTIONS=--openssl-legacy-provider s3rver --directory "$work/s3rver" --address 127.0.0.1 --port "$port" --silent >"$work/s3rver.log" 2>&1 &
-s3rver_pid=$!
-for _ in $(seq 100); do
-    curl -s -o /dev/null "$endpoint" && break
-    sleep 0.1
-done
+start_s3rver "$work/s3rver"
 
 s3() { curl -sf --no-progress-meter --aws-sigv4 aws:amz:us-east-1:s3 --user S3RVER:S3RVER -H x-amz-content-sha256:UNSIGNED-PAYLOAD "$@"; }
 s3 -X PUT "$endpoint/ceiling" >/dev/null
