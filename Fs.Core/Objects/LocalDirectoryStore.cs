@@ -149,12 +149,13 @@ public sealed class LocalDirectoryStore : IObjectStore
     }
 
     /// <summary>
-    /// Runs a direct read or write of a whole object on a pool thread (it blocks until the disk is done); false when it
-    /// could not be done that way, and direct I/O stops for good where the file system refuses it.
+    /// Runs a direct read or write of a whole object on a transfer thread (it blocks until the disk is done; see
+    /// <see cref="BlockingIoThreads"/>); false when it could not be done that way, and direct I/O stops for good where the
+    /// file system refuses it.
     /// </summary>
     private async Task<bool> TryDirectAsync(Func<DirectIoOutcome> transfer, CancellationToken ct)
     {
-        var outcome = await Task.Run(transfer, ct).ConfigureAwait(false);
+        var outcome = await BlockingIoThreads.Shared.RunAsync(transfer, ct).ConfigureAwait(false);
         if (outcome == DirectIoOutcome.Unsupported)
             _direct = false;
         return outcome == DirectIoOutcome.Done;
