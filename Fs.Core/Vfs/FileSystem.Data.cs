@@ -21,7 +21,13 @@ public sealed partial class FileSystem
             {
                 Notify(ChangeKind.EntryAdded, created.Value.Ino, parent, name);
                 Notify(ChangeKind.Attributes, parent);
-                return (created.Value, AddHandle(created.Value.Ino, flags & ~OpenFlags.Truncate, caller));
+                var handle = AddHandle(created.Value.Ino, flags & ~OpenFlags.Truncate, caller);
+                // The new file's mode is known: without setuid or setgid bits its first write has nothing to drop, and
+                // needs no look-up to find that out. (Only its creator holds this handle; a bit the creator sets later
+                // is one the creator could set after writing just as well.)
+                if (caller.IsRoot || (created.Value.Mode & (InodeAttr.SetUid | InodeAttr.SetGid)) == 0)
+                    handle.PrivilegesDropped = true;
+                return (created.Value, handle);
             }
             if (created.Error != Errno.EEXIST || (flags & OpenFlags.Exclusive) != 0)
                 return created.Error;

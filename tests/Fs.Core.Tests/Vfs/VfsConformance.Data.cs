@@ -154,6 +154,22 @@ public abstract partial class VfsConformance
         Assert.Equal(Oct(6777), (await AttrAsync(rootsFile.Ino)).Mode);
     }
 
+    [Fact]
+    public async Task The_first_write_through_a_create_handle_clears_the_setuid_and_setgid_the_file_was_created_with()
+    {
+        var (file, handle) = Ok(await Fs.CreateAsync(Alice, Root, "f", Oct(6777), OpenFlags.ReadWrite | OpenFlags.Create | OpenFlags.Exclusive), "create");
+        Assert.Equal(Oct(6777), file.Mode);
+        await WriteAsync(handle, 0, Pattern(10));
+        Assert.Equal(Oct(777), (await AttrAsync(file.Ino)).Mode);
+        Ok(await Fs.ReleaseAsync(handle), "release");
+
+        var (plain, plainHandle) = Ok(await Fs.CreateAsync(Alice, Root, "g", Oct(644), OpenFlags.ReadWrite | OpenFlags.Create | OpenFlags.Exclusive), "create");
+        await WriteAsync(plainHandle, 0, Pattern(10));
+        Ok(await Fs.ReleaseAsync(plainHandle), "release");
+        Assert.Equal(Oct(644), (await AttrAsync(plain.Ino)).Mode);
+        Assert.Equal(10, (await AttrAsync(plain.Ino)).Size);
+    }
+
     // ---- visibility and durability ----
 
     [Fact]
