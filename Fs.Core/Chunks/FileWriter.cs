@@ -50,6 +50,9 @@ internal sealed class FileWriter
     /// <summary>The file's stored length when a capacity check last read it.</summary>
     public long StoredLength { get; set; }
 
+    /// <summary>The inode's attributes as the engine returned them from the last slice this writer committed.</summary>
+    public InodeAttr? LastCommitted { get; private set; }
+
     /// <summary>Usage the uncommitted writes add beyond <see cref="StoredLength"/>: what the capacity check counts as on its way.</summary>
     public long PendingGrowth => HasPending ? Math.Max(0, ChunkLayout.Usage(PendingLength) - ChunkLayout.Usage(StoredLength)) : 0;
 
@@ -116,6 +119,7 @@ internal sealed class FileWriter
                 var result = await _meta.WriteChunkAsync(Ino, slices[i].ChunkIndex, slice, PendingMtime, durable && last, ct).ConfigureAwait(false);
                 if (!result.Ok)
                     throw new FsException(result.Error, $"commit of slice {slice.Id} to inode {Ino} failed");
+                LastCommitted = result.Value;
                 _committed(Ino, slices[i].ChunkIndex);
             }
         }

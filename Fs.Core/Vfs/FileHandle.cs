@@ -27,6 +27,13 @@ public sealed class FileHandle
 
     internal bool Released { get; set; }
 
+    /// <summary>
+    /// The file's attributes as the release of this handle left them, when the release committed data (null when it
+    /// committed nothing, or before the release): a door answering a finished upload can take its size and mtime from
+    /// here instead of asking again.
+    /// </summary>
+    public InodeAttr? ReleasedAttr { get; internal set; }
+
     /// <summary>Whether the first write through this handle has already cleared setuid/setgid.</summary>
     internal bool PrivilegesDropped { get; set; }
 

@@ -244,7 +244,11 @@ public sealed partial class FileSystem
             try
             {
                 if (writer.HasPending)
+                {
                     await writer.CommitAsync(durable: false, ct).ConfigureAwait(false);
+                    if (writer.LastCommitted is { } committed)
+                        handle.ReleasedAttr = Overlay(committed);
+                }
             }
             catch (Exception e)
             {

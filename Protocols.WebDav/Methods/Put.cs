@@ -58,7 +58,7 @@ public static class Put
         }
 
         var existing = resolved.Target;
-        Result<ulong> result;
+        Result<Written> result;
         if (existing is null)
         {
             result = await WriteNewAsync(r, parent, expected).ConfigureAwait(false);
@@ -79,9 +79,14 @@ public static class Put
             return;
         }
         r.Invalidate();
-        var written = await r.Fs.GetAttrAsync(result.Value, r.Ct).ConfigureAwait(false);
-        if (written.Ok)
-            GetHead.SetValidators(r.Response, written.Value);
+        var attr = result.Value.Attr;
+        if (attr is null)
+        {
+            var read = await r.Fs.GetAttrAsync(result.Value.Ino, r.Ct).ConfigureAwait(false);
+            attr = read.Ok ? read.Value : null;
+        }
+        if (attr is not null)
+            GetHead.SetValidators(r.Response, attr);
         r.Response.StatusCode = existing is null ? StatusCodes.Status201Created : StatusCodes.Status204NoContent;
     }
 
@@ -95,7 +100,10 @@ public static class Put
     }
 
     /// <summary>Creates the file under its own name; if the body does not arrive whole, the file goes again.</summary>
-    private static async Task<Result<ulong>> WriteNewAsync(DavRequest r, InodeAttr parent, long expected)
+    /// <summary>The file written, and its attributes when the write already has them (the validators come from them).</summary>
+    private readonly record struct Written(ulong Ino, InodeAttr? Attr);
+
+    private static async Task<Result<Written>> WriteNewAsync(DavRequest r, InodeAttr parent, long expected)
     {
         var created = await r.Fs.CreateAsync(r.Caller, parent.Ino, r.Path.Name, r.Options.FileMode, OpenFlags.WriteOnly | OpenFlags.Create | OpenFlags.Exclusive, r.Ct).ConfigureAwait(false);
         if (!created.Ok)
@@ -105,12 +113,12 @@ public static class Put
         var released = await r.Fs.ReleaseAsync(handle, CancellationToken.None).ConfigureAwait(false);
         var error = copied != Errno.OK ? copied : released;
         if (error == Errno.OK)
-            return attr.Ino;
+            return new Written(attr.Ino, handle.ReleasedAttr);
         await r.Fs.UnlinkAsync(r.Caller, parent.Ino, r.Path.Name, CancellationToken.None).ConfigureAwait(false);
         return error;
     }
 
-    private static async Task<Result<ulong>> WriteReplacingAsync(DavRequest r, InodeAttr parent, InodeAttr existing, long expected)
+    private static async Task<Result<Written>> WriteReplacingAsync(DavRequest r, InodeAttr parent, InodeAttr existing, long expected)
     {
         var tempName = TempPrefix + Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
         var mode = existing.Mode & 0xFFF;
@@ -132,7 +140,8 @@ public static class Put
             if (renamed != Errno.OK)
                 return renamed;
             done = true;
-            return attr.Ino;
+            // The carried-over owner and properties and the rename change neither the size nor the mtime.
+            return new Written(attr.Ino, handle.ReleasedAttr);
         }
         finally
         {
@@ -161,7 +170,7 @@ public static class Put
         }
     }
 
-    private static async Task<Result<ulong>> WriteInPlaceAsync(DavRequest r, InodeAttr existing, long expected)
+    private static async Task<Result<Written>> WriteInPlaceAsync(DavRequest r, InodeAttr existing, long expected)
     {
         var opened = await r.Fs.OpenAsync(r.Caller, existing.Ino, OpenFlags.WriteOnly, r.Ct).ConfigureAwait(false);
         if (!opened.Ok)
@@ -173,7 +182,8 @@ public static class Put
             if (copied != Errno.OK)
                 return copied;
             var truncated = await r.Fs.SetAttrAsync(r.Caller, existing.Ino, new SetAttrRequest(SetAttrMask.Size, Size: length), r.Ct).ConfigureAwait(false);
-            return truncated.Ok ? existing.Ino : truncated.Error;
+            // The release after this commits what is still buffered: the validators are read once it is done.
+            return truncated.Ok ? new Written(existing.Ino, null) : truncated.Error;
         }
         finally
         {

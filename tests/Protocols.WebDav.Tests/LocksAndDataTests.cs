@@ -173,6 +173,23 @@ public sealed class LocksAndDataTests
     }
 
     [Fact]
+    public async Task The_validators_a_put_answers_with_are_those_a_head_then_gives()
+    {
+        await using var dav = await DavServer.StartAsync();
+        foreach (var (content, status) in new[] { ("first", HttpStatusCode.Created), ("second, longer", HttpStatusCode.NoContent), ("", HttpStatusCode.NoContent) })
+        {
+            var put = await dav.PutAsync("/v.txt", Encoding.ASCII.GetBytes(content));
+            Assert.Equal(status, put.StatusCode);
+            var head = await dav.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/v.txt"));
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+            Assert.Equal(head.Headers.ETag, put.Headers.ETag);
+            Assert.NotNull(put.Headers.ETag);
+            Assert.Equal(head.Content.Headers.LastModified, put.Content.Headers.LastModified);
+            Assert.Equal(content.Length, head.Content.Headers.ContentLength);
+        }
+    }
+
+    [Fact]
     public async Task Ranges_conditional_gets_and_multipart_byteranges()
     {
         await using var dav = await DavServer.StartAsync();
