@@ -99,10 +99,10 @@ public static class Put
         return long.TryParse(expected, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : -1;
     }
 
-    /// <summary>Creates the file under its own name; if the body does not arrive whole, the file goes again.</summary>
     /// <summary>The file written, and its attributes when the write already has them (the validators come from them).</summary>
     private readonly record struct Written(ulong Ino, InodeAttr? Attr);
 
+    /// <summary>Creates the file under its own name; if the body does not arrive whole, the file goes again.</summary>
     private static async Task<Result<Written>> WriteNewAsync(DavRequest r, InodeAttr parent, long expected)
     {
         var created = await r.Fs.CreateAsync(r.Caller, parent.Ino, r.Path.Name, r.Options.FileMode, OpenFlags.WriteOnly | OpenFlags.Create | OpenFlags.Exclusive, r.Ct).ConfigureAwait(false);

@@ -47,13 +47,7 @@ public sealed partial class SqliteMetaEngine
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
                 Interlocked.Increment(ref _writes);
-                if (inodes > 0)
-                    EnsureIds(_inodeIds, inodes);
-                if (cookies > 0)
-                    EnsureIds(_cookies, cookies);
-                var result = RunWrite(operation, durable);
-                Interlocked.Increment(ref _commits);
-                return new ValueTask<Result<T>>(result);
+                return new ValueTask<Result<T>>(RunSolo(operation, durable, inodes, cookies));
             }
             catch (Exception e)
             {
@@ -200,18 +194,27 @@ public sealed partial class SqliteMetaEngine
     {
         try
         {
-            // Ids the write took in a group that was rolled back are gone: reserve again what it needs.
-            if (write.Inodes > 0)
-                EnsureIds(_inodeIds, write.Inodes);
-            if (write.Cookies > 0)
-                EnsureIds(_cookies, write.Cookies);
             write.RunAlone(this);
-            Interlocked.Increment(ref _commits);
         }
         catch (Exception e)
         {
             write.Fail(e);
         }
+    }
+
+    /// <summary>
+    /// Runs one write in a transaction of its own, under the writer lock, after reserving the ids it needs (again, for a
+    /// write whose group was rolled back: the ids it took there are gone).
+    /// </summary>
+    private Result<T> RunSolo<T>(Func<SqliteMetaConnection, Result<T>> operation, bool durable, int inodes, int cookies)
+    {
+        if (inodes > 0)
+            EnsureIds(_inodeIds, inodes);
+        if (cookies > 0)
+            EnsureIds(_cookies, cookies);
+        var result = RunWrite(operation, durable);
+        Interlocked.Increment(ref _commits);
+        return result;
     }
 
     [LoggerMessage(Level = LogLevel.Warning,
@@ -302,7 +305,7 @@ public sealed partial class SqliteMetaEngine
 
         public override void RunAlone(SqliteMetaEngine engine)
         {
-            var result = engine.RunWrite(_operation, Durable);
+            var result = engine.RunSolo(_operation, Durable, Inodes, Cookies);
             _cancellation.Dispose();
             _done.TrySetResult(result);
         }
